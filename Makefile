@@ -1,0 +1,76 @@
+# ecspress — every entry point a user or CI needs. Each target does its own set-up.
+#   make up     set-up + local stack + the whole site; ends with WordPress on http://127.0.0.1:8080/
+#   make test   set-up + local stack + lint + every test (what .ci/run calls)
+#   make down   tear the site down, then stop the local stack (only what it started)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+COLLECTION_LINK := .cache/collections/ansible_collections/ecspress/wordpress
+INVENTORY ?= inventories/local
+PYTEST_ARGS ?=
+
+# Keep Ansible, Docker and caches out of the home directory (registry credentials included).
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_HOME := $(CURDIR)/.cache/ansible
+export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.cache/ansible-tmp
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.cache/collections
+export XDG_CACHE_HOME := $(CURDIR)/.cache/xdg
+export DOCKER_CONFIG := $(CURDIR)/.cache/docker
+export PYTHONPATH := $(CURDIR)/.cache/collections
+export AWS_ACCESS_KEY_ID ?= testing
+export AWS_SECRET_ACCESS_KEY ?= testing
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: help venv stack up test lint unit down stop-stack bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (3.11)"; exit 2; }
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@mkdir -p $(dir $(COLLECTION_LINK)) .cache/ansible .cache/ansible-tmp .cache/docker
+	@ln -sfn ../../../.. $(COLLECTION_LINK)
+	@touch $@
+
+venv: $(STAMP) ## create the virtual environment (ansible, moto, test tools) and link the collection
+
+stack: venv ## start the local stand-in stack (dockerd, moto :5100, registry :5000, base image)
+	$(BIN)/ecspress-local start
+
+up: stack ## the whole site on the local stack; ends with WordPress on 127.0.0.1:8080
+	$(BIN)/ansible-playbook -i $(INVENTORY) site.yml
+
+lint: venv ## ansible-lint (production), yamllint, ruff, mypy
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint --profile production --strict
+	$(BIN)/ruff check src tests plugins bench
+	$(BIN)/ruff format --check src tests plugins bench
+	$(BIN)/mypy
+
+unit: venv ## fast tests only (no Docker, no stack)
+	$(BIN)/pytest tests/unit -q $(PYTEST_ARGS)
+
+test: stack lint ## everything: lint, unit, local stack, roles against moto, image, molecule
+	$(BIN)/pytest tests -q $(PYTEST_ARGS)
+
+down: venv ## tear down the site, then stop what the local stack started
+	-$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/teardown.yml
+	$(BIN)/ecspress-local stop
+
+stop-stack: venv ## stop the local stack only
+	$(BIN)/ecspress-local stop
+
+bench: stack ## benchmarks against their peers; prints a table, writes bench/results.md
+	$(BIN)/python bench/run.py
+
+clean: ## remove the venv and caches (not the local stack's state)
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache .mypy_cache

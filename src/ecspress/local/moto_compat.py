@@ -1,0 +1,116 @@
+"""Small, named corrections to moto 5.2 behaviours that differ from AWS.
+
+Each fix corrects exactly one moto behaviour that makes an `amazon.aws` / `community.aws`
+module see a different world than it would on AWS (see FIELD-NOTES "AWS modules against
+moto"). None of them changes how *our* code is judged: they make moto answer the way AWS
+answers, nothing more. Each is applied once, in-process, before the server starts, and each
+has a test in tests/local/test_moto_compat.py that fails without it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from moto.ec2 import utils as ec2_utils
+from moto.ecs.responses import EC2ContainerServiceResponse
+from moto.efs import urls as efs_urls
+from moto.efs.responses import EFSResponse
+
+_APPLIED: set[str] = set()
+
+
+def nat_gateway_tag_resource_type() -> None:
+    """DescribeTags reports NAT gateways as `nat-gateway`; AWS (and the module's filter) say `natgateway`.
+
+    Without it `amazon.aws.ec2_vpc_nat_gateway` finds no tags on its own gateway and reports
+    changed=1 on every run.
+    """
+    ec2_utils.EC2_PREFIX_TO_RESOURCE[ec2_utils.EC2_RESOURCE_TO_PREFIX["nat-gateway"]] = "natgateway"
+
+
+def _json(body: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    return json.dumps(body), {"Content-Type": "application/json"}
+
+
+def efs_legacy_tag_api() -> None:
+    """moto serves only EFS's `resource-tags` API; `community.aws.efs` uses the legacy one.
+
+    Adds DescribeTags (GET /2015-02-01/tags/{id}/), CreateTags and DeleteTags
+    (POST /2015-02-01/create-tags/{id}, /delete-tags/{id}) on top of moto's tagging service.
+    """
+
+    def describe_tags(self: EFSResponse) -> tuple[str, dict[str, str]]:
+        file_system_id = self.path.rstrip("/").rsplit("/", 1)[-1]
+        self.efs_backend.describe_file_systems(file_system_id=file_system_id)  # raises FileSystemNotFound
+        return _json({"Tags": self.efs_backend.list_tags_for_resource(file_system_id)})
+
+    def create_tags(self: EFSResponse) -> tuple[str, dict[str, str]]:
+        file_system_id = self.path.rstrip("/").rsplit("/", 1)[-1]
+        tags = {tag["Key"]: tag.get("Value", "") for tag in self._get_param("Tags") or []}
+        self.efs_backend.tag_resource(file_system_id, tags)
+        return "", {"Content-Type": "application/json", "status": "204"}
+
+    def delete_tags(self: EFSResponse) -> tuple[str, dict[str, str]]:
+        file_system_id = self.path.rstrip("/").rsplit("/", 1)[-1]
+        self.efs_backend.untag_resource(file_system_id, self._get_param("TagKeys") or [])
+        return "", {"Content-Type": "application/json", "status": "204"}
+
+    EFSResponse.describe_tags = describe_tags  # type: ignore[attr-defined]
+    EFSResponse.create_tags = create_tags  # type: ignore[attr-defined]
+    EFSResponse.delete_tags = delete_tags  # type: ignore[attr-defined]
+    dispatch = efs_urls.response.dispatch
+    for path in (
+        "/2015-02-01/tags/<file_system_id>/",
+        "/2015-02-01/create-tags/<file_system_id>",
+        "/2015-02-01/delete-tags/<file_system_id>",
+    ):
+        efs_urls.url_paths.setdefault(path, dispatch)
+
+
+# CreateService parameters moto's backend drops although UpdateService keeps them.
+_CREATE_SERVICE_KEPT = {
+    "healthCheckGracePeriodSeconds": "health_check_grace_period_seconds",
+    "deploymentConfiguration": "deployment_configuration",
+    "enableExecuteCommand": "enable_execute_command",
+    "enableECSManagedTags": "enable_ecs_managed_tags",
+}
+
+
+def ecs_create_service_keeps_settings() -> None:
+    """CreateService drops healthCheckGracePeriodSeconds, deploymentConfiguration, enableExecuteCommand.
+
+    UpdateService stores them, so `community.aws.ecs_service` sees a difference after
+    every create and updates on the second run. Store them at creation, as ECS does.
+    """
+    original: Callable[[EC2ContainerServiceResponse], Any] = EC2ContainerServiceResponse.create_service
+
+    def create_service(self: EC2ContainerServiceResponse) -> Any:
+        result = original(self)
+        service = self.ecs_backend.describe_services(
+            self._get_param("cluster", "default"), [self._get_param("serviceName")]
+        )[0][0]
+        for param, attribute in _CREATE_SERVICE_KEPT.items():
+            value = self._get_param(param)
+            if value is not None:
+                setattr(service, attribute, value)
+        return result
+
+    EC2ContainerServiceResponse.create_service = create_service  # type: ignore[method-assign]
+
+
+FIXES: dict[str, Callable[[], None]] = {
+    "nat_gateway_tag_resource_type": nat_gateway_tag_resource_type,
+    "efs_legacy_tag_api": efs_legacy_tag_api,
+    "ecs_create_service_keeps_settings": ecs_create_service_keeps_settings,
+}
+
+
+def apply_all() -> list[str]:
+    """Apply every fix once; return the names applied (idempotent)."""
+    for name, fix in FIXES.items():
+        if name not in _APPLIED:
+            fix()
+            _APPLIED.add(name)
+    return sorted(_APPLIED)

@@ -1,0 +1,181 @@
+"""Fixtures shared by every test tree: a private moto server, AWS clients, a playbook runner."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ansible_runner
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+COLLECTIONS_PATH = ROOT / ".cache" / "collections"
+REGION = "us-east-1"
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def ansible_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment every ansible run of the tests uses: project-local state, fake credentials."""
+    cache = ROOT / ".cache"
+    env = {
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_HOME": str(cache / "ansible"),
+        "ANSIBLE_LOCAL_TEMP": str(cache / "ansible-tmp"),
+        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_PATH),
+        "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_NOCOLOR": "1",
+        "DOCKER_CONFIG": str(cache / "docker"),
+        "XDG_CACHE_HOME": str(cache / "xdg"),
+        "AWS_DEFAULT_REGION": REGION,
+        **FAKE_CREDENTIALS,
+    }
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class MotoServer:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def reset(self) -> None:
+        """Forget every resource (moto's own reset API)."""
+        import requests
+
+        requests.post(f"{self.url}/moto-api/reset", timeout=10).raise_for_status()
+
+
+def start_moto(log_path: Path, extra_env: dict[str, str] | None = None) -> MotoServer:
+    port = free_port()
+    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", **(extra_env or {})}
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ecspress.local.motoserver", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    wait_for_port(port)
+    deadline = time.monotonic() + 10
+    while "moto listening" not in log_path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return MotoServer(url=f"http://127.0.0.1:{port}", process=process)
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """A private moto server (with ecspress's compatibility fixes) for the whole test session."""
+    server = start_moto(tmp_path_factory.mktemp("moto") / "moto.log")
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)
+
+
+@dataclass
+class PlaybookResult:
+    rc: int
+    status: str
+    stats: dict[str, dict[str, int]]
+    stdout: str
+    changed_tasks: list[str] = field(default_factory=list)
+    failed_tasks: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> int:
+        return sum(self.stats.get("changed", {}).values())
+
+    @property
+    def failed(self) -> int:
+        return sum(self.stats.get("failures", {}).values()) + sum(self.stats.get("dark", {}).values())
+
+
+def run_playbook(
+    playbook: str | Path,
+    *,
+    inventory: str | Path | None = None,
+    extravars: dict[str, Any] | None = None,
+    check: bool = False,
+    diff: bool = False,
+    tags: str | None = None,
+    env: dict[str, str] | None = None,
+    private_dir: Path,
+    verbosity: int = 0,
+) -> PlaybookResult:
+    """Run a playbook with ansible-runner, the way the ecspress CLI does; never raises on failure."""
+    cmdline = []
+    if check:
+        cmdline.append("--check")
+    if diff:
+        cmdline.append("--diff")
+    private_dir.mkdir(parents=True, exist_ok=True)
+    runner = ansible_runner.run(
+        private_data_dir=str(private_dir),
+        project_dir=str(ROOT),
+        playbook=str(Path(playbook) if Path(playbook).is_absolute() else ROOT / playbook),
+        inventory=str(inventory or ROOT / "inventories" / "local"),
+        extravars=extravars or {},
+        cmdline=" ".join(cmdline) or None,
+        tags=tags,
+        envvars=ansible_environment(env),
+        quiet=True,
+        verbosity=verbosity,
+    )
+    changed, failed = [], []
+    for event in runner.events:
+        data = event.get("event_data", {})
+        if event.get("event") == "runner_on_ok" and data.get("res", {}).get("changed"):
+            changed.append(data.get("task", "?"))
+        if event.get("event") == "runner_on_failed" and not data.get("ignore_errors"):
+            failed.append(f"{data.get('task', '?')}: {data.get('res', {}).get('msg', '')}")
+    return PlaybookResult(
+        rc=int(runner.rc),
+        status=str(runner.status),
+        stats=runner.stats or {},
+        stdout=runner.stdout.read(),
+        changed_tasks=changed,
+        failed_tasks=failed,
+    )
+
+
+@pytest.fixture
+def playbook_runner(tmp_path: Path) -> Callable[..., PlaybookResult]:
+    counter = iter(range(1000))
+
+    def _run(playbook: str | Path, **kwargs: Any) -> PlaybookResult:
+        return run_playbook(playbook, private_dir=tmp_path / f"runner-{next(counter)}", **kwargs)
+
+    return _run

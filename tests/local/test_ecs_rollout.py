@@ -1,0 +1,198 @@
+"""The local stack's ECS rollout model, driven through the real AWS API of a private moto server.
+
+A deployment completes when its image can really be pulled from the local registry, and fails
+with CannotPullContainerError (then circuit-breaker FAILED and a rollback) when it cannot.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from ecspress.local import ecs_rollout, stack
+from tests.conftest import MotoServer, start_moto
+
+pytestmark = pytest.mark.stack
+STEP = 0.5
+MISSING = "sha256:" + "0" * 64
+
+
+@pytest.fixture(scope="module")
+def rollout_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    server = start_moto(tmp_path_factory.mktemp("rollout") / "moto.log", {"ECSPRESS_LOCAL_ROLLOUT_SECONDS": str(STEP)})
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def pushed_digest() -> str:
+    """A manifest that really is in the local registry (pushed by the image tests or uploaded here)."""
+    registry = f"http://127.0.0.1:{stack.REGISTRY_PORT}"
+    auth = (stack.REGISTRY_USER, stack.REGISTRY_PASSWORD)
+    config = b'{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{}}'
+    upload = requests.post(f"{registry}/v2/ecspress-test/rollout/blobs/uploads/", auth=auth, timeout=10)
+    upload.raise_for_status()
+    import hashlib
+
+    config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
+    location = upload.headers["Location"]
+    separator = "&" if "?" in location else "?"
+    put = requests.put(
+        f"{location}{separator}digest={config_digest}",
+        data=config,
+        auth=auth,
+        timeout=10,
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    put.raise_for_status()
+    manifest = (
+        '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",'
+        f'"config":{{"mediaType":"application/vnd.docker.container.image.v1+json","size":{len(config)},'
+        f'"digest":"{config_digest}"}},"layers":[]}}'
+    )
+    response = requests.put(
+        f"{registry}/v2/ecspress-test/rollout/manifests/v1",
+        data=manifest,
+        auth=auth,
+        timeout=10,
+        headers={"Content-Type": "application/vnd.docker.distribution.manifest.v2+json"},
+    )
+    response.raise_for_status()
+    return str(response.headers["Docker-Content-Digest"])
+
+
+class Service:
+    """One ECS service on the rollout moto, with the network bits Fargate needs."""
+
+    def __init__(self, server: MotoServer, name: str, circuit_breaker: bool = True) -> None:
+        self.ecs, ec2 = server.client("ecs"), server.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
+        self.subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.77.1.0/24")["Subnet"]["SubnetId"]
+        self.group = ec2.create_security_group(GroupName=name, Description="t", VpcId=vpc)["GroupId"]
+        self.cluster, self.name, self.circuit_breaker = name, name, circuit_breaker
+        self.ecs.create_cluster(clusterName=name)
+
+    def task_definition(self, image: str) -> str:
+        return str(
+            self.ecs.register_task_definition(
+                family=self.name,
+                networkMode="awsvpc",
+                requiresCompatibilities=["FARGATE"],
+                cpu="256",
+                memory="512",
+                containerDefinitions=[{"name": "wordpress", "image": image, "essential": True}],
+            )["taskDefinition"]["taskDefinitionArn"]
+        )
+
+    def create(self, task_definition: str, desired: int = 2) -> None:
+        self.ecs.create_service(
+            cluster=self.cluster,
+            serviceName=self.name,
+            taskDefinition=task_definition,
+            desiredCount=desired,
+            launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {"subnets": [self.subnet], "securityGroups": [self.group]}},
+            deploymentConfiguration={"deploymentCircuitBreaker": {"enable": self.circuit_breaker, "rollback": True}},
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self.ecs.describe_services(cluster=self.cluster, services=[self.name])["services"][0])
+
+    def wait_for(self, predicate: Any, timeout: float = 15) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            described = self.describe()
+            if predicate(described):
+                return described
+            time.sleep(STEP / 2)
+        raise AssertionError(f"service never reached the state; last: {self.describe()['deployments']}")
+
+
+def registry_image(digest: str) -> str:
+    return f"127.0.0.1:{stack.REGISTRY_PORT}/ecspress-test/rollout@{digest}"
+
+
+def test_good_image_completes(rollout_moto: MotoServer, pushed_digest: str) -> None:
+    service = Service(rollout_moto, "good")
+    service.create(service.task_definition(registry_image(pushed_digest)))
+    first = service.describe()["deployments"]
+    assert [(d["status"], d["rolloutState"]) for d in first] == [("PRIMARY", "IN_PROGRESS")]
+    done = service.wait_for(lambda s: s["deployments"][0]["rolloutState"] == "COMPLETED")
+    assert done["runningCount"] == 2 and done["deployments"][0]["runningCount"] == 2
+    assert any("has reached a steady state" in event["message"] for event in done["events"])
+
+
+def test_update_starts_a_new_primary_and_drains_the_old(rollout_moto: MotoServer, pushed_digest: str) -> None:
+    service = Service(rollout_moto, "update")
+    first = service.task_definition(registry_image(pushed_digest))
+    service.create(first)
+    service.wait_for(lambda s: s["deployments"][0]["rolloutState"] == "COMPLETED")
+    second = service.task_definition(registry_image(pushed_digest))
+    service.ecs.update_service(cluster=service.cluster, service=service.name, taskDefinition=second)
+    during = service.describe()["deployments"]
+    assert [(d["status"], d["taskDefinition"]) for d in during] == [("PRIMARY", second), ("ACTIVE", first)]
+    done = service.wait_for(lambda s: s["deployments"][0]["rolloutState"] == "COMPLETED")
+    assert [d["taskDefinition"] for d in done["deployments"]] == [second]
+    assert done["taskDefinition"] == second
+
+
+def test_missing_image_fails_and_rolls_back(rollout_moto: MotoServer, pushed_digest: str) -> None:
+    service = Service(rollout_moto, "bad")
+    good = service.task_definition(registry_image(pushed_digest))
+    service.create(good)
+    service.wait_for(lambda s: s["deployments"][0]["rolloutState"] == "COMPLETED")
+    bad = service.task_definition(registry_image(MISSING))
+    service.ecs.update_service(cluster=service.cluster, service=service.name, taskDefinition=bad)
+    rolled = service.wait_for(
+        lambda s: any(d["rolloutState"] == "FAILED" for d in s["deployments"]) and s["taskDefinition"] == good
+    )
+    failed = next(d for d in rolled["deployments"] if d["rolloutState"] == "FAILED")
+    assert failed["taskDefinition"] == bad
+    assert failed["failedTasks"] == ecs_rollout.failure_threshold(2) == 3
+    messages = [event["message"] for event in rolled["events"]]
+    assert any("deployment failed: tasks failed to start" in m for m in messages)
+    assert any("rolling back to deployment" in m for m in messages)
+    stopped = service.ecs.list_tasks(cluster=service.cluster, desiredStatus="STOPPED")["taskArns"]
+    tasks = service.ecs.describe_tasks(cluster=service.cluster, tasks=stopped)["tasks"]
+    assert len(tasks) == 3
+    for task in tasks:
+        assert task["stopCode"] == "TaskFailedToStart"
+        assert task["stoppedReason"].startswith("CannotPullContainerError")
+        assert MISSING in task["stoppedReason"]
+        assert task["taskDefinitionArn"] == bad
+    back = service.wait_for(lambda s: s["deployments"][0]["rolloutState"] == "COMPLETED")
+    assert back["deployments"][0]["taskDefinition"] == good
+
+
+def test_without_circuit_breaker_tasks_keep_failing(rollout_moto: MotoServer) -> None:
+    service = Service(rollout_moto, "loop", circuit_breaker=False)
+    service.create(service.task_definition(registry_image(MISSING)), desired=1)
+    looping = service.wait_for(lambda s: s["deployments"][0]["failedTasks"] >= 5)
+    assert looping["deployments"][0]["rolloutState"] == "IN_PROGRESS"
+
+
+def test_foreign_registry_cannot_be_reached(rollout_moto: MotoServer) -> None:
+    service = Service(rollout_moto, "foreign")
+    service.create(service.task_definition("registry.example.com/wordpress:latest"), desired=1)
+    failing = service.wait_for(lambda s: s["deployments"][0]["failedTasks"] >= 1)
+    assert failing["deployments"][0]["rolloutState"] in {"IN_PROGRESS", "FAILED"}
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        ("127.0.0.1:5000/a/b@sha256:ab", ("127.0.0.1:5000", "a/b", "sha256:ab")),
+        ("127.0.0.1:5000/a/b:v1", ("127.0.0.1:5000", "a/b", "v1")),
+        ("127.0.0.1:5000/a/b", ("127.0.0.1:5000", "a/b", "latest")),
+        ("wordpress:6", ("docker.io", "library/wordpress", "6")),
+        ("1.dkr.ecr.us-east-1.amazonaws.com/wp@sha256:1", ("1.dkr.ecr.us-east-1.amazonaws.com", "wp", "sha256:1")),
+    ],
+)
+def test_split_image(image: str, expected: tuple[str, str, str]) -> None:
+    assert ecs_rollout.split_image(image) == expected
