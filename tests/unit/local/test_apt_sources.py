@@ -30,7 +30,8 @@ def test_deb822_archive_and_security() -> None:
 
 
 def test_one_line_format_with_options() -> None:
-    text = "# deb http://ignored/debian bookworm main\ndeb [arch=amd64 signed-by=/k.gpg] http://m.example/debian/ bookworm main\n"
+    text = "# deb http://ignored/debian bookworm main\n"
+    text += "deb [arch=amd64 signed-by=/k.gpg] http://m.example/debian/ bookworm main\n"
     text += "deb http://m.example/debian-security bookworm-security main\n"
     mirror = parse_sources({"sources.list": text})
     assert mirror.archive == "http://m.example/debian"
