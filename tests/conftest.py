@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -103,6 +104,61 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
     yield server
     server.process.terminate()
     server.process.wait(timeout=10)
+
+
+LOCAL_REGISTRY = "127.0.0.1:5000"
+LOCAL_REGISTRY_AUTH = ("AWS", "123456789012-auth-token")
+
+
+def push_test_manifest(repository: str, tag: str, registry: str = LOCAL_REGISTRY) -> str:
+    """Put a tiny, valid image manifest into the local registry; return its digest."""
+    import hashlib
+
+    import requests
+
+    base = f"http://{registry}/v2/{repository}"
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": []},
+            "config": {},
+            "comment": tag,
+        }
+    )
+    config_digest = "sha256:" + hashlib.sha256(config.encode()).hexdigest()
+    upload = requests.post(f"{base}/blobs/uploads/", auth=LOCAL_REGISTRY_AUTH, timeout=10)
+    upload.raise_for_status()
+    location = upload.headers["Location"]
+    separator = "&" if "?" in location else "?"
+    requests.put(
+        f"{location}{separator}digest={config_digest}",
+        data=config.encode(),
+        auth=LOCAL_REGISTRY_AUTH,
+        timeout=10,
+        headers={"Content-Type": "application/octet-stream"},
+    ).raise_for_status()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": len(config),
+                "digest": config_digest,
+            },
+            "layers": [],
+        }
+    )
+    response = requests.put(
+        f"{base}/manifests/{tag}",
+        data=manifest,
+        auth=LOCAL_REGISTRY_AUTH,
+        timeout=10,
+        headers={"Content-Type": "application/vnd.docker.distribution.manifest.v2+json"},
+    )
+    response.raise_for_status()
+    return str(response.headers["Docker-Content-Digest"])
 
 
 @dataclass

@@ -11,10 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 
 from ecspress.local import ecs_rollout, stack
-from tests.conftest import MotoServer, start_moto
+from tests.conftest import MotoServer, push_test_manifest, start_moto
 
 pytestmark = pytest.mark.stack
 STEP = 0.5
@@ -31,39 +30,7 @@ def rollout_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServe
 
 @pytest.fixture(scope="module")
 def pushed_digest() -> str:
-    """A manifest that really is in the local registry (pushed by the image tests or uploaded here)."""
-    registry = f"http://127.0.0.1:{stack.REGISTRY_PORT}"
-    auth = (stack.REGISTRY_USER, stack.REGISTRY_PASSWORD)
-    config = b'{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{}}'
-    upload = requests.post(f"{registry}/v2/ecspress-test/rollout/blobs/uploads/", auth=auth, timeout=10)
-    upload.raise_for_status()
-    import hashlib
-
-    config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
-    location = upload.headers["Location"]
-    separator = "&" if "?" in location else "?"
-    put = requests.put(
-        f"{location}{separator}digest={config_digest}",
-        data=config,
-        auth=auth,
-        timeout=10,
-        headers={"Content-Type": "application/octet-stream"},
-    )
-    put.raise_for_status()
-    manifest = (
-        '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",'
-        f'"config":{{"mediaType":"application/vnd.docker.container.image.v1+json","size":{len(config)},'
-        f'"digest":"{config_digest}"}},"layers":[]}}'
-    )
-    response = requests.put(
-        f"{registry}/v2/ecspress-test/rollout/manifests/v1",
-        data=manifest,
-        auth=auth,
-        timeout=10,
-        headers={"Content-Type": "application/vnd.docker.distribution.manifest.v2+json"},
-    )
-    response.raise_for_status()
-    return str(response.headers["Docker-Content-Digest"])
+    return push_test_manifest("ecspress-test/rollout", "v1")
 
 
 class Service:

@@ -17,12 +17,13 @@ os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
-from ecspress.local import ecs_rollout, moto_compat
+from ecspress.local import ecr_bridge, ecs_rollout, moto_compat
 
 
 def serve(host: str, port: int) -> None:
     applied = moto_compat.apply_all()
     applied.append(ecs_rollout.install())
+    applied.append(ecr_bridge.install())
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server(host, port, app, threaded=True)
     print(f"moto listening on http://{host}:{server.server_port} with fixes: {', '.join(applied)}", flush=True)
