@@ -1,0 +1,183 @@
+"""Another project installs the built collection offline and uses it only by FQCN."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tarfile
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FAKE_CREDENTIALS, ROOT, MotoServer
+
+BIN = ROOT / ".venv" / "bin"
+FORBIDDEN = (
+    "tests/",
+    "bench/",
+    ".ci/",
+    "molecule/",
+    "src/",
+    ".ecspress/",
+    ".cache/",
+    "__pycache__",
+    ".venv/",
+    "examples/",
+    "docs/",
+    "pyproject.toml",
+    "Makefile",
+)
+
+
+def consumer_env(project: Path) -> dict[str, str]:
+    """A clean environment: nothing of the checkout's Ansible set-up leaks in."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("ANSIBLE_", "PYTHONPATH"))}
+    env.update(FAKE_CREDENTIALS)
+    env.update(
+        {
+            "ANSIBLE_CONFIG": str(project / "ansible.cfg"),
+            "ANSIBLE_HOME": str(project / ".ansible"),
+            "ANSIBLE_LOCAL_TEMP": str(project / ".ansible" / "tmp"),
+            "ANSIBLE_NOCOLOR": "1",
+            "DOCKER_CONFIG": str(project / ".docker"),
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def tarball(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("build")
+    subprocess.run(
+        [str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    (built,) = out.glob("ecspress-wordpress-*.tar.gz")
+    return built
+
+
+@pytest.fixture(scope="module")
+def project(tarball: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    project = tmp_path_factory.mktemp("consumer")
+    (project / "ansible.cfg").write_text(
+        "[defaults]\ncollections_path = ./collections\ninterpreter_python = auto_silent\n"
+    )
+    result = subprocess.run(
+        [
+            str(BIN / "ansible-galaxy"),
+            "collection",
+            "install",
+            "--offline",
+            "-p",
+            str(project / "collections"),
+            str(tarball),
+        ],
+        capture_output=True,
+        text=True,
+        env=consumer_env(project),
+        cwd=project,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    yield project
+
+
+def test_tarball_ships_no_tests_bench_ci_or_local_state(tarball: Path) -> None:
+    with tarfile.open(tarball) as archive:
+        names = archive.getnames()
+    assert any(name.startswith("roles/service/") for name in names)
+    assert "plugins/modules/container_commit.py" in names
+    leaked = [name for name in names if name.startswith(FORBIDDEN) or any(f"/{part}" in name for part in FORBIDDEN)]
+    assert leaked == []
+
+
+def test_installed_collection_is_the_tarball(project: Path) -> None:
+    installed = project / "collections" / "ansible_collections" / "ecspress" / "wordpress"
+    assert (installed / "MANIFEST.json").is_file()
+    assert not installed.is_symlink()
+
+
+def test_site_playbook_by_fqcn_syntax_checks(project: Path) -> None:
+    result = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", "localhost,", "ecspress.wordpress.site", "--syntax-check"],
+        capture_output=True,
+        text=True,
+        env=consumer_env(project),
+        cwd=project,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.stack
+def test_role_and_both_modules_by_fqcn(project: Path, moto_server: MotoServer) -> None:
+    container = "ecspress-test-consumer"
+    subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
+    subprocess.run(
+        ["docker", "run", "-d", "--init", "--name", container, "ecspress/base:trixie", "sleep", "600"],
+        check=True,
+        capture_output=True,
+    )
+    playbook = project / "use.yml"
+    playbook.write_text(
+        textwrap.dedent(f"""\
+        - name: Use ecspress.wordpress by FQCN only
+          hosts: localhost
+          connection: local
+          gather_facts: false
+          module_defaults:
+            group/ecspress.wordpress.aws:
+              endpoint_url: {moto_server.url}
+              region: us-east-1
+            group/community.aws.aws:
+              endpoint_url: {moto_server.url}
+              region: us-east-1
+          tasks:
+            - name: A role of the collection
+              ansible.builtin.include_role:
+                name: ecspress.wordpress.registry
+              vars:
+                ecspress_name: ecspress-test-consumer
+                ecspress_region: us-east-1
+                ecspress_aws_endpoint_url: {moto_server.url}
+                ecspress_tags: {{}}
+            - name: container_commit, check mode
+              ecspress.wordpress.container_commit:
+                container: {container}
+                repository: ecspress-test/consumer
+                tag: check
+              check_mode: true
+              register: commit
+            - name: ecs_deployment_wait on a service that does not exist
+              ecspress.wordpress.ecs_deployment_wait:
+                cluster: nowhere
+                service: nothing
+                timeout: 5
+              register: wait
+              ignore_errors: true
+            - name: Both modules answered
+              ansible.builtin.assert:
+                that:
+                  - commit is changed
+                  - ecspress_registry.repository_name == 'ecspress-test-consumer/wordpress'
+                  - wait is failed
+                  - "'not' in wait.msg"
+        """)
+    )
+    try:
+        result = subprocess.run(
+            [str(BIN / "ansible-playbook"), "-i", "localhost,", str(playbook)],
+            capture_output=True,
+            text=True,
+            env=consumer_env(project),
+            cwd=project,
+            check=False,
+        )
+    finally:
+        subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
