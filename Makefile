@@ -22,6 +22,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.cache/collections
 export XDG_CACHE_HOME := $(CURDIR)/.cache/xdg
 export DOCKER_CONFIG := $(CURDIR)/.cache/docker
 export PYTHONPATH := $(CURDIR)/.cache/collections
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= us-east-1

@@ -21,6 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 COLLECTIONS_PATH = ROOT / ".cache" / "collections"
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# Tests run ansible-playbook, molecule and ecspress from the virtual environment of this interpreter.
+VENV_BIN = str(Path(sys.executable).parent)
+if VENV_BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = os.pathsep.join([VENV_BIN, os.environ.get("PATH", "")])
 
 
 def free_port() -> int:

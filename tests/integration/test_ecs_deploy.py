@@ -1,0 +1,180 @@
+"""ecs_deploy against a private moto (with the local rollout model) and the local registry.
+
+A digest that was never pushed is refused before anything changes; a pushed one gets exactly one
+new revision with only the image replaced; a re-run changes nothing; check mode registers nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import MotoServer, PlaybookResult, push_test_manifest, start_moto
+
+pytestmark = pytest.mark.stack
+REPOSITORY = "ecspress-test/deploy"
+REGISTRY = "127.0.0.1:5000"
+MISSING = "sha256:" + "e" * 64
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    server = start_moto(tmp_path_factory.mktemp("deploy") / "moto.log", {"ECSPRESS_LOCAL_ROLLOUT_SECONDS": "0.5"})
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def digests() -> dict[str, str]:
+    return {tag: push_test_manifest(REPOSITORY, tag) for tag in ("v1", "v2")}
+
+
+@pytest.fixture
+def service(moto: MotoServer, digests: dict[str, str], request: pytest.FixtureRequest) -> dict[str, Any]:
+    name = f"deploy-{request.node.name[-20:].strip('_[]')}".replace("_", "-")
+    ecs, ec2, ecr = moto.client("ecs"), moto.client("ec2"), moto.client("ecr")
+    if not ecr.describe_repositories()["repositories"]:
+        ecr.create_repository(repositoryName=REPOSITORY, imageTagMutability="IMMUTABLE")
+    vpc = ec2.create_vpc(CidrBlock="10.55.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.55.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName=name, Description="t", VpcId=vpc)["GroupId"]
+    ecs.create_cluster(clusterName=name)
+    first = ecs.register_task_definition(
+        family=name,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[
+            {
+                "name": "wordpress",
+                "image": f"{REGISTRY}/{REPOSITORY}@{digests['v1']}",
+                "essential": True,
+                "secrets": [{"name": "WORDPRESS_DB_PASSWORD", "valueFrom": "arn:secret:password::"}],
+            }
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(
+        cluster=name,
+        serviceName=name,
+        taskDefinition=first,
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}},
+        deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}},
+    )
+    return {"name": name, "first": first, "ecs": ecs}
+
+
+def deploy(
+    runner: Callable[..., PlaybookResult],
+    tmp_path: Path,
+    moto: MotoServer,
+    name: str,
+    image: str,
+    check: bool = False,
+    verify: bool = True,
+) -> PlaybookResult:
+    playbook = tmp_path / f"deploy-{len(list(tmp_path.iterdir()))}.yml"
+    aws = {"endpoint_url": moto.url, "region": "us-east-1"}
+    playbook.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "name": "deploy",
+                    "hosts": "all",
+                    "gather_facts": False,
+                    "module_defaults": {"group/ecspress.wordpress.aws": aws},
+                    "tasks": [
+                        {
+                            "name": "ecs_deploy",
+                            "ecspress.wordpress.ecs_deploy": {
+                                "cluster": name,
+                                "service": name,
+                                "container": "wordpress",
+                                "image": image,
+                                "verify_image": verify,
+                            },
+                            "register": "out",
+                        },
+                        {"name": "show", "ansible.builtin.debug": {"var": "out"}},
+                    ],
+                }
+            ]
+        )
+    )
+    return runner(playbook, check=check, diff=True)
+
+
+def revisions(service: dict[str, Any]) -> list[str]:
+    return list(service["ecs"].list_task_definitions(familyPrefix=service["name"])["taskDefinitionArns"])
+
+
+def current(service: dict[str, Any]) -> str:
+    described = service["ecs"].describe_services(cluster=service["name"], services=[service["name"]])
+    return str(described["services"][0]["taskDefinition"])
+
+
+def test_a_tag_is_refused_before_any_change(
+    service: dict[str, Any], moto: MotoServer, playbook_runner: Callable[..., PlaybookResult], tmp_path: Path
+) -> None:
+    result = deploy(playbook_runner, tmp_path, moto, service["name"], f"{REGISTRY}/{REPOSITORY}:v2")
+    assert result.rc != 0
+    assert "not a reference by digest" in result.stdout
+    assert revisions(service) == [service["first"]] and current(service) == service["first"]
+
+
+def test_a_digest_never_pushed_is_refused(
+    service: dict[str, Any], moto: MotoServer, playbook_runner: Callable[..., PlaybookResult], tmp_path: Path
+) -> None:
+    result = deploy(playbook_runner, tmp_path, moto, service["name"], f"{REGISTRY}/{REPOSITORY}@{MISSING}")
+    assert result.rc != 0
+    assert f"refusing to deploy {MISSING}" in result.stdout and "ImageNotFoundException" in result.stdout
+    assert revisions(service) == [service["first"]] and current(service) == service["first"]
+
+
+def test_pushed_digest_check_mode_then_deploy_then_nothing(
+    service: dict[str, Any],
+    moto: MotoServer,
+    digests: dict[str, str],
+    playbook_runner: Callable[..., PlaybookResult],
+    tmp_path: Path,
+) -> None:
+    image = f"{REGISTRY}/{REPOSITORY}@{digests['v2']}"
+    checked = deploy(playbook_runner, tmp_path, moto, service["name"], image, check=True)
+    assert checked.rc == 0 and checked.changed == 1
+    assert revisions(service) == [service["first"]], "check mode must register nothing"
+
+    deployed = deploy(playbook_runner, tmp_path, moto, service["name"], image)
+    assert deployed.rc == 0 and deployed.changed == 1, deployed.stdout
+    new = [arn for arn in revisions(service) if arn != service["first"]]
+    assert len(new) == 1 and current(service) == new[0]
+    definition = service["ecs"].describe_task_definition(taskDefinition=new[0])["taskDefinition"]
+    container = definition["containerDefinitions"][0]
+    assert container["image"] == image
+    assert container["secrets"] == [{"name": "WORDPRESS_DB_PASSWORD", "valueFrom": "arn:secret:password::"}]
+
+    again = deploy(playbook_runner, tmp_path, moto, service["name"], image)
+    assert again.rc == 0 and again.changed == 0, again.changed_tasks
+    assert len(revisions(service)) == 2
+
+
+def test_redeploying_after_a_rollback_reuses_the_revision(
+    service: dict[str, Any],
+    moto: MotoServer,
+    digests: dict[str, str],
+    playbook_runner: Callable[..., PlaybookResult],
+    tmp_path: Path,
+) -> None:
+    image = f"{REGISTRY}/{REPOSITORY}@{digests['v2']}"
+    assert deploy(playbook_runner, tmp_path, moto, service["name"], image).rc == 0
+    second = current(service)
+    service["ecs"].update_service(cluster=service["name"], service=service["name"], taskDefinition=service["first"])
+    again = deploy(playbook_runner, tmp_path, moto, service["name"], image)
+    assert again.rc == 0 and again.changed == 1
+    assert current(service) == second and len(revisions(service)) == 2
