@@ -56,6 +56,9 @@ lint: venv ## ansible-lint (production), yamllint, ruff, mypy
 	$(BIN)/ruff check src tests plugins bench
 	$(BIN)/ruff format --check src tests plugins bench
 	$(BIN)/mypy
+	MYPYPATH=.cache/collections $(BIN)/mypy --strict --ignore-missing-imports --follow-imports=silent \
+		-p ansible_collections.ecspress.wordpress.plugins.module_utils
+	$(BIN)/antsibull-changelog lint
 
 unit: venv ## fast tests only (no Docker, no stack)
 	$(BIN)/pytest tests/unit -q $(PYTEST_ARGS)
