@@ -22,7 +22,7 @@ description:
   - This module does not wait for the rollout; use M(ecspress.wordpress.ecs_deployment_wait)
     with the returned I(task_definition_arn).
 author:
-  - ecspress maintainers
+  - ecspress maintainers (@ecspress)
 options:
   cluster:
     description: Name or ARN of the ECS cluster.
