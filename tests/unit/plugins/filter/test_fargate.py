@@ -1,0 +1,173 @@
+"""Pure filters of plugins/filter/fargate.py: Fargate sizes, task definition comparison, ECR ARNs."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible_collections.ecspress.wordpress.plugins.filter.fargate import (
+    FilterModule,
+    ecr_repository_arn,
+    ecs_task_definition_changes,
+    fargate_memory_choices,
+    fargate_task_size_valid,
+)
+
+DIGEST = "sha256:" + "ab" * 32
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory"),
+    [
+        (256, 512),
+        ("256", "2048"),
+        (512, 4096),
+        (1024, 8192),
+        (2048, 16384),
+        (4096, 30720),
+        (8192, 61440),
+        (16384, 122880),
+    ],
+)
+def test_allowed_sizes(cpu: Any, memory: Any) -> None:
+    assert fargate_task_size_valid(cpu, memory)
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory"),
+    [(256, 4096), (512, 512), (1024, 1024), (300, 1024), ("abc", 512), (256, "lots"), (True, 512), (8192, 17408)],
+)
+def test_refused_sizes(cpu: Any, memory: Any) -> None:
+    assert not fargate_task_size_valid(cpu, memory)
+
+
+def test_memory_choices() -> None:
+    assert fargate_memory_choices(256) == [512, 1024, 2048]
+    assert fargate_memory_choices("512") == [1024, 2048, 3072, 4096]
+    assert fargate_memory_choices(1000) == []
+    assert fargate_memory_choices(None) == []
+
+
+def wanted_definition() -> dict[str, Any]:
+    return {
+        "family": "wp",
+        "networkMode": "awsvpc",
+        "cpu": "512",
+        "memory": "1024",
+        "requiresCompatibilities": ["FARGATE"],
+        "containerDefinitions": [
+            {
+                "name": "wordpress",
+                "image": f"repo@{DIGEST}",
+                "essential": True,
+                "portMappings": [{"containerPort": 80, "protocol": "tcp"}],
+                "environment": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+                "secrets": [{"name": "PW", "valueFrom": "arn:secret:password::"}],
+                "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 30},
+                "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "g"}},
+                "mountPoints": [{"sourceVolume": "wp", "containerPath": "/c"}],
+            }
+        ],
+        "volumes": [{"name": "wp", "efsVolumeConfiguration": {"fileSystemId": "fs-1", "rootDirectory": "/"}}],
+    }
+
+
+def described(wanted: dict[str, Any]) -> dict[str, Any]:
+    """The definition as ECS answers it: filled-in values, reordered lists, ARN and status."""
+    actual = copy.deepcopy(wanted)
+    actual.update(taskDefinitionArn="arn:td/wp:3", revision=3, status="ACTIVE", compatibilities=["EC2", "FARGATE"])
+    container = actual["containerDefinitions"][0]
+    container.update(cpu=0, volumesFrom=[], systemControls=[])
+    container["environment"].reverse()
+    container["mountPoints"][0]["readOnly"] = False
+    actual["placementConstraints"] = []
+    return actual
+
+
+def test_filled_in_values_are_not_changes() -> None:
+    assert ecs_task_definition_changes(wanted_definition(), described(wanted_definition())) == []
+
+
+def test_snake_case_answer_of_the_info_module_is_understood() -> None:
+    actual = camel_dict_to_snake_dict(described(wanted_definition()))
+    assert ecs_task_definition_changes(wanted_definition(), actual) == []
+
+
+def test_numbers_as_strings_are_equal() -> None:
+    actual = described(wanted_definition())
+    actual["cpu"] = 512
+    assert ecs_task_definition_changes(wanted_definition(), actual) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda d: d.update(cpu="1024"), "cpu"),
+        (lambda d: d["containerDefinitions"][0].update(image="repo@sha256:" + "cd" * 32), "image"),
+        (lambda d: d["containerDefinitions"][0]["environment"][0].update(value="9"), "environment[A].value"),
+        (lambda d: d["containerDefinitions"][0]["environment"].append({"name": "C", "value": "3"}), "environment"),
+        (lambda d: d["containerDefinitions"][0]["healthCheck"]["command"].__setitem__(1, "false"), "command[1]"),
+        (lambda d: d["volumes"][0]["efsVolumeConfiguration"].update(fileSystemId="fs-2"), "fileSystemId"),
+        (lambda d: d.update(executionRoleArn="arn:role/x"), "executionRoleArn (missing)"),
+    ],
+)
+def test_real_changes_are_found(change: Any, path: str) -> None:
+    wanted = wanted_definition()
+    actual = described(wanted_definition())
+    change(wanted)
+    changes = ecs_task_definition_changes(wanted, actual)
+    assert changes and any(path in item for item in changes), changes
+
+
+def test_changes_never_carry_values() -> None:
+    wanted = wanted_definition()
+    wanted["containerDefinitions"][0]["environment"][0]["value"] = "s3cr3t-value"
+    changes = ecs_task_definition_changes(wanted, described(wanted_definition()))
+    assert changes and not any("s3cr3t" in item for item in changes)
+
+
+def test_missing_or_inactive_revision_differs() -> None:
+    assert ecs_task_definition_changes(wanted_definition(), {}) == ["(no active revision)"]
+    inactive = described(wanted_definition())
+    inactive["status"] = "INACTIVE"
+    assert ecs_task_definition_changes(wanted_definition(), inactive) == ["status (INACTIVE)"]
+
+
+def test_bad_arguments_are_refused() -> None:
+    with pytest.raises(AnsibleFilterError):
+        ecs_task_definition_changes("nope", {})  # type: ignore[arg-type]
+    with pytest.raises(AnsibleFilterError):
+        ecs_task_definition_changes({}, ["nope"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("image", "arn"),
+    [
+        (
+            f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/ecspress/wp@{DIGEST}",
+            "arn:aws:ecr:eu-west-1:123456789012:repository/ecspress/wp",
+        ),
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com/wp:1.0", "arn:aws:ecr:us-east-1:123456789012:repository/wp"),
+        (
+            f"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/wp@{DIGEST}",
+            "arn:aws-cn:ecr:cn-north-1:123456789012:repository/wp",
+        ),
+        (f"127.0.0.1:5000/ecspress-local/wordpress@{DIGEST}", ""),
+        ("wordpress:latest", ""),
+        (None, ""),
+    ],
+)
+def test_ecr_repository_arn(image: Any, arn: str) -> None:
+    assert ecr_repository_arn(image) == arn
+
+
+def test_filters_are_registered() -> None:
+    assert set(FilterModule().filters()) == {
+        "fargate_memory_choices",
+        "fargate_task_size_valid",
+        "ecs_task_definition_changes",
+        "ecr_repository_arn",
+    }
