@@ -178,3 +178,71 @@ def test_redeploying_after_a_rollback_reuses_the_revision(
     again = deploy(playbook_runner, tmp_path, moto, service["name"], image)
     assert again.rc == 0 and again.changed == 1
     assert current(service) == second and len(revisions(service)) == 2
+
+
+def deploy_role(
+    runner: Callable[..., PlaybookResult], tmp_path: Path, moto: MotoServer, name: str, image: str, verify: bool = True
+) -> PlaybookResult:
+    playbook = tmp_path / f"role-{len(list(tmp_path.iterdir()))}.yml"
+    aws = {"endpoint_url": moto.url, "region": "us-east-1"}
+    playbook.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "name": "deploy role",
+                    "hosts": "all",
+                    "gather_facts": False,
+                    "module_defaults": {"group/ecspress.wordpress.aws": aws},
+                    "roles": [
+                        {
+                            "role": "ecspress.wordpress.ecs_deploy",
+                            "vars": {
+                                "ecs_deploy_cluster": name,
+                                "ecs_deploy_service": name,
+                                "ecs_deploy_image": image,
+                                "ecs_deploy_verify_image": verify,
+                                "ecs_deploy_poll_interval": 1,
+                                "ecs_deploy_timeout": 60,
+                            },
+                        }
+                    ],
+                    "post_tasks": [{"name": "outcome", "ansible.builtin.debug": {"var": "ecspress_deployment"}}],
+                }
+            ]
+        )
+    )
+    return runner(playbook)
+
+
+def test_role_rolls_a_pushed_digest_to_completed(
+    service: dict[str, Any],
+    moto: MotoServer,
+    digests: dict[str, str],
+    playbook_runner: Callable[..., PlaybookResult],
+    tmp_path: Path,
+) -> None:
+    result = deploy_role(playbook_runner, tmp_path, moto, service["name"], f"{REGISTRY}/{REPOSITORY}@{digests['v2']}")
+    assert result.rc == 0, result.failed_tasks
+    assert "state: completed" in result.stdout
+
+
+def test_the_seeds_failure_is_named_and_rolled_back(
+    service: dict[str, Any],
+    moto: MotoServer,
+    playbook_runner: Callable[..., PlaybookResult],
+    tmp_path: Path,
+) -> None:
+    """Deploy a digest that was never pushed (guard bypassed on purpose): the wait names the cause."""
+    result = deploy_role(
+        playbook_runner, tmp_path, moto, service["name"], f"{REGISTRY}/{REPOSITORY}@{MISSING}", verify=False
+    )
+    assert result.rc != 0
+    failure = " ".join(result.failed_tasks)
+    assert "CannotPullContainerError" in failure, failure
+    assert "stalled" in result.stdout or "rolled back" in failure
+    import time
+
+    deadline = time.monotonic() + 15
+    while current(service) != service["first"] and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert current(service) == service["first"], "the circuit breaker must bring the previous revision back"

@@ -180,12 +180,31 @@ def failure_threshold(desired: int) -> int:
     return min(max(math.ceil(desired * 0.5), 3), 200)
 
 
-def complete(service: Service, rollout: Rollout) -> None:
+def register_targets(backend: EC2ContainerServiceBackend, service: Service, count: int) -> None:
+    """As ECS does: the deployment's tasks become the targets of the service's target groups."""
+    from moto.elbv2.models import elbv2_backends
+
+    elbv2 = elbv2_backends[backend.account_id][backend.region_name]
+    for balancer in service.load_balancers or []:
+        arn = balancer.get("targetGroupArn")
+        group = elbv2.target_groups.get(arn) if arn else None
+        if group is None:
+            continue
+        port = int(balancer.get("containerPort") or group.port or 80)
+        if group.targets:
+            elbv2.deregister_targets(arn, [{"Id": target_id} for target_id in list(group.targets)])
+        elbv2.register_targets(
+            arn, [{"Id": f"10.255.{index // 250}.{index % 250 + 1}", "Port": port} for index in range(count)]
+        )
+
+
+def complete(backend: EC2ContainerServiceBackend, service: Service, rollout: Rollout) -> None:
     record = rollout.deployment
     record.update(runningCount=record["desiredCount"], pendingCount=0, rolloutState="COMPLETED", updatedAt=now())
     record["rolloutStateReason"] = f"ECS deployment {record['id']} completed."
     service.deployments[:] = [record]
     service.running_count, service.pending_count = record["desiredCount"], 0
+    register_targets(backend, service, int(record["desiredCount"]))
     add_event(service, f"deployment {record['id']} deployment completed.")
     add_event(service, "has reached a steady state.")
 
@@ -253,7 +272,7 @@ def advance(backend: EC2ContainerServiceBackend, service: Service) -> None:
     if due < 1:
         return
     if rollout.pull_error is None or primary["desiredCount"] == 0:
-        complete(service, rollout)
+        complete(backend, service, rollout)
         return
     enabled, rollback = circuit_breaker(service)
     while rollout.attempts < due:

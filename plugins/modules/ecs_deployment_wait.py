@@ -1,0 +1,356 @@
+#!/usr/bin/python
+# Copyright: ecspress contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: ecs_deployment_wait
+short_description: Wait for an ECS rollout and say exactly why it failed
+version_added: 0.1.0
+description:
+  - Polls an ECS service until the deployment of a given task definition (or deployment id)
+    completed, or fails at the first poll that shows it will not, with a one-line reason.
+  - Unlike the C(services_stable) waiter, which polls for up to 10 minutes and then only says it
+    timed out, this module recognises a circuit-breaker rollback (reported as a failure of this
+    deployment, never as success), a FAILED rollout, tasks that keep stopping with the same error
+    (C(CannotPullContainerError), C(ResourceInitializationError), an essential container exiting,
+    ELB health checks, out of memory) even when the circuit breaker never fires, a newer deployment
+    replacing this one, and a service that does not exist or is INACTIVE.
+  - Behind a load balancer, C(running == desired) is not enough: the targets in the service's
+    target groups must be C(healthy) before the rollout counts as completed.
+  - Uses ECS's ServiceDeployments API when the endpoint offers it and falls back to the
+    deployments of C(describe_services) when it does not (older regions, moto).
+author:
+  - ecspress maintainers (@ecspress)
+options:
+  cluster:
+    description: Name or ARN of the ECS cluster.
+    type: str
+    required: true
+  service:
+    description: Name or ARN of the ECS service.
+    type: str
+    required: true
+  task_definition:
+    description:
+      - The task definition the rollout deploys, as an ARN or C(family:revision).
+      - Without it (and without I(deployment_id)) the current PRIMARY deployment is waited for.
+    type: str
+  deployment_id:
+    description: The ECS deployment id (C(ecs-svc/...)) to wait for.
+    type: str
+  timeout:
+    description: Seconds to wait at most. Must be greater than 0.
+    type: int
+    default: 900
+  poll_interval:
+    description: Seconds between two polls. Must be greater than 0.
+    type: int
+    default: 10
+  fail_on_stalled_after:
+    description:
+      - How many stopped tasks of the deployment with the same failure end the wait as C(stalled).
+      - Must be at least 1.
+    type: int
+    default: 3
+  target_group_health:
+    description: Require the targets of the service's target groups to be healthy before C(completed).
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    description: Polls once and returns the current state without waiting or failing.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    description: Only reads.
+notes:
+  - The module never changes anything; C(changed) is always false.
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Wait for the deployment of a new revision
+  ecspress.wordpress.ecs_deployment_wait:
+    cluster: ecspress-prod
+    service: ecspress-prod
+    task_definition: "{{ deploy.task_definition_arn }}"
+    timeout: 900
+    poll_interval: 10
+    fail_on_stalled_after: 3
+
+- name: Report the current rollout state without waiting
+  ecspress.wordpress.ecs_deployment_wait:
+    cluster: ecspress-prod
+    service: ecspress-prod
+  check_mode: true
+  register: rollout
+"""
+
+RETURN = r"""
+state:
+  description: >-
+    C(completed), C(in_progress) (check mode), C(failed), C(rolled_back), C(stalled), C(superseded),
+    C(not_found), C(inactive) or C(timeout).
+  returned: always
+  type: str
+  sample: stalled
+reason:
+  description: One line saying why the rollout is in that state.
+  returned: always
+  type: str
+  sample: "3 tasks of wp:7 stopped with CannotPullContainerError: ... not found (tasks 1a, 2b, 3c)"
+deployment:
+  description: The service's PRIMARY deployment, snake_cased.
+  returned: always
+  type: dict
+  sample: {"id": "ecs-svc/123", "status": "PRIMARY", "rollout_state": "IN_PROGRESS", "task_definition": "arn:..."}
+running_count:
+  description: Running tasks of the deployment waited for.
+  returned: always
+  type: int
+desired_count:
+  description: Desired tasks of the deployment waited for.
+  returned: always
+  type: int
+pending_count:
+  description: Pending tasks of the deployment waited for.
+  returned: always
+  type: int
+failed_count:
+  description: Failed tasks ECS counted for the deployment waited for (C(failedTasks)).
+  returned: always
+  type: int
+stopped_tasks:
+  description: Stopped tasks of the deployment, with the failure each one stopped with.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"task_arn": "arn:...", "kind": "CannotPullContainerError", "reason": "...", "exit_codes": []}]
+events:
+  description: Service events seen during the wait, newest first.
+  returned: always
+  type: list
+  elements: str
+polls:
+  description: How many times the service was polled.
+  returned: always
+  type: int
+seconds_waited:
+  description: Seconds spent waiting.
+  returned: always
+  type: float
+"""
+
+import datetime
+import time
+from collections.abc import Callable
+from typing import Any
+
+try:
+    import botocore
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.ecspress.wordpress.plugins.module_utils._rollout import (
+    Decision,
+    Target,
+    decide,
+    timeout_reason,
+)
+
+SERVICE_DEPLOYMENTS_UNAVAILABLE = (
+    "UnknownOperationException",
+    "InvalidAction",
+    "NotImplemented",
+    "InternalFailure",
+    "InternalError",
+    "AccessDeniedException",
+    "404",
+    "500",
+    "501",
+)
+
+
+class Poller:
+    """One poll = the few reads a decision needs; no decision logic here."""
+
+    def __init__(self, ecs: Any, elbv2: Any, cluster: str, service: str) -> None:
+        self.ecs, self.elbv2, self.cluster, self.service = ecs, elbv2, cluster, service
+        self.service_deployments_available = True
+
+    def describe_service(self) -> dict[str, Any] | None:
+        answer = self.ecs.describe_services(cluster=self.cluster, services=[self.service], aws_retry=True)
+        services = answer.get("services") or []
+        return dict(services[0]) if services else None
+
+    def stopped_tasks(self) -> list[dict[str, Any]]:
+        arns = self.ecs.list_tasks(
+            cluster=self.cluster, serviceName=self.service, desiredStatus="STOPPED", aws_retry=True
+        ).get("taskArns", [])
+        if not arns:
+            return []
+        return list(self.ecs.describe_tasks(cluster=self.cluster, tasks=arns[:100], aws_retry=True).get("tasks", []))
+
+    def target_health(self, service: dict[str, Any]) -> list[dict[str, Any]] | None:
+        groups = [lb["targetGroupArn"] for lb in service.get("loadBalancers") or [] if lb.get("targetGroupArn")]
+        if not groups:
+            return None
+        health: list[dict[str, Any]] = []
+        for arn in groups:
+            answer = self.elbv2.describe_target_health(TargetGroupArn=arn, aws_retry=True)
+            health.extend(answer.get("TargetHealthDescriptions", []))
+        return health
+
+    def service_deployment(self, target: Target) -> dict[str, Any] | None:
+        """Our ServiceDeployment, when the endpoint has the API; None otherwise (and not asked again)."""
+        if not self.service_deployments_available:
+            return None
+        try:
+            listed = self.ecs.list_service_deployments(cluster=self.cluster, service=self.service, aws_retry=True)
+            arns = [d["serviceDeploymentArn"] for d in listed.get("serviceDeployments", [])][:20]
+            if not arns:
+                return None
+            described = self.ecs.describe_service_deployments(serviceDeploymentArns=arns, aws_retry=True)
+        except (botocore.exceptions.ClientError, botocore.exceptions.OperationNotPageableError) as error:
+            code = str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
+            status = str(getattr(error, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+            if code in SERVICE_DEPLOYMENTS_UNAVAILABLE or status in SERVICE_DEPLOYMENTS_UNAVAILABLE:
+                self.service_deployments_available = False
+                return None
+            raise
+        except AttributeError:  # a botocore without the API
+            self.service_deployments_available = False
+            return None
+        for deployment in described.get("serviceDeployments", []):
+            revision = (deployment.get("targetServiceRevision") or {}).get("arn", "")
+            if target.deployment_id and target.deployment_id in str(deployment.get("serviceDeploymentArn")):
+                return dict(deployment)
+            if target.task_definition and revision and target.task_definition in revision:
+                return dict(deployment)
+        return None
+
+
+def poll_once(poller: Poller, target: Target, params: dict[str, Any], since: datetime.datetime) -> Decision:
+    service = poller.describe_service()
+    if not service or service.get("status") == "INACTIVE":
+        return decide(service, target)
+    health = poller.target_health(service) if params["target_group_health"] else None
+    return decide(
+        service,
+        target,
+        stopped_tasks=poller.stopped_tasks(),
+        target_health=health,
+        service_deployment=poller.service_deployment(target),
+        fail_on_stalled_after=params["fail_on_stalled_after"],
+        events_since=since,
+    )
+
+
+def wait(
+    poller: Poller,
+    params: dict[str, Any],
+    check_mode: bool,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[Decision, int, float, list[str], bool]:
+    """Poll until a final state or the timeout; returns (decision, polls, seconds, events seen, timed out)."""
+    target = Target(params.get("task_definition"), params.get("deployment_id"))
+    since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=5)  # noqa: UP017 (py<3.11 targets)
+    start, polls, seen = clock(), 0, []
+    while True:
+        decision = poll_once(poller, target, params, since)
+        polls += 1
+        seen = list(dict.fromkeys([*decision.events, *seen]))
+        elapsed = clock() - start
+        if decision.final or check_mode:
+            return decision, polls, elapsed, seen, False
+        if elapsed + params["poll_interval"] > params["timeout"]:
+            return decision, polls, elapsed, seen, True
+        sleep(params["poll_interval"])
+
+
+def result_of(decision: Decision, polls: int, seconds: float, events: list[str], timed_out: bool) -> dict[str, Any]:
+    ours = decision.ours or decision.primary
+    return {
+        "changed": False,
+        "state": "timeout" if timed_out else decision.state,
+        "reason": timeout_reason(decision, seconds) if timed_out else decision.reason,
+        "deployment": camel_dict_to_snake_dict(_jsonable(decision.primary)),
+        "running_count": int(ours.get("runningCount", 0)),
+        "desired_count": int(ours.get("desiredCount", 0)),
+        "pending_count": int(ours.get("pendingCount", 0)),
+        "failed_count": int(ours.get("failedTasks", 0)),
+        "stopped_tasks": [
+            {"task_arn": f.task_arn, "kind": f.kind, "reason": f.reason, "exit_codes": list(f.exit_codes)}
+            for f in decision.failures
+        ],
+        "events": events,
+        "polls": polls,
+        "seconds_waited": round(seconds, 1),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return value
+
+
+def validate(module: AnsibleAWSModule) -> None:
+    for option in ("timeout", "poll_interval"):
+        if module.params[option] <= 0:
+            module.fail_json(msg=f"{option} must be greater than 0, got {module.params[option]}")
+    if module.params["fail_on_stalled_after"] < 1:
+        module.fail_json(msg=f"fail_on_stalled_after must be at least 1, got {module.params['fail_on_stalled_after']}")
+
+
+def main() -> None:
+    module = AnsibleAWSModule(
+        argument_spec={
+            "cluster": {"type": "str", "required": True},
+            "service": {"type": "str", "required": True},
+            "task_definition": {"type": "str"},
+            "deployment_id": {"type": "str"},
+            "timeout": {"type": "int", "default": 900},
+            "poll_interval": {"type": "int", "default": 10},
+            "fail_on_stalled_after": {"type": "int", "default": 3},
+            "target_group_health": {"type": "bool", "default": True},
+        },
+        mutually_exclusive=[("task_definition", "deployment_id")],
+        supports_check_mode=True,
+    )
+    validate(module)
+    retry = AWSRetry.jittered_backoff(retries=8)
+    poller = Poller(
+        module.client("ecs", retry_decorator=retry),
+        module.client("elbv2", retry_decorator=retry),
+        module.params["cluster"],
+        module.params["service"],
+    )
+    try:
+        decision, polls, seconds, events, timed_out = wait(poller, module.params, module.check_mode)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+        module.fail_json_aws(error, msg=f"cannot read the rollout of {module.params['service']}")
+    result = result_of(decision, polls, seconds, events, timed_out)
+    if not module.check_mode and (timed_out or decision.failed):
+        module.fail_json(msg=result["reason"], **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

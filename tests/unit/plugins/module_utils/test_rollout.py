@@ -1,0 +1,257 @@
+"""The rollout decision on answer sequences shaped like the real ECS API's."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from ansible_collections.ecspress.wordpress.plugins.module_utils._rollout import (
+    COMPLETED,
+    FAILED,
+    IN_PROGRESS,
+    INACTIVE,
+    NOT_FOUND,
+    ROLLED_BACK,
+    STALLED,
+    SUPERSEDED,
+    Target,
+    classify_task,
+    decide,
+    same_task_definition,
+    timeout_reason,
+)
+
+TD = "arn:aws:ecs:eu-west-1:123456789012:task-definition/wp:{}"
+NEW, OLD, NEWER = TD.format(7), TD.format(6), TD.format(8)
+TARGET = Target(task_definition=NEW)
+T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+def deployment(
+    td: str,
+    status: str = "PRIMARY",
+    rollout: str | None = "IN_PROGRESS",
+    desired: int = 2,
+    running: int = 0,
+    failed: int = 0,
+    ident: str | None = None,
+    reason: str = "",
+) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "id": ident or f"ecs-svc/{td[-1]}",
+        "status": status,
+        "taskDefinition": td,
+        "desiredCount": desired,
+        "runningCount": running,
+        "pendingCount": desired - running,
+        "failedTasks": failed,
+        "createdAt": T0,
+    }
+    if rollout is not None:
+        record["rolloutState"] = rollout
+        record["rolloutStateReason"] = reason or f"ECS deployment {record['id']} {rollout.lower()}."
+    return record
+
+
+def service(
+    *deployments: dict[str, Any], events: list[str] | None = None, status: str = "ACTIVE", load_balanced: bool = False
+) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "serviceName": "wp",
+        "status": status,
+        "taskDefinition": deployments[0]["taskDefinition"],
+        "deployments": list(deployments),
+        "events": [{"id": str(i), "createdAt": T0, "message": f"(service wp) {m}"} for i, m in enumerate(events or [])],
+    }
+    if load_balanced:
+        answer["loadBalancers"] = [{"targetGroupArn": "arn:tg", "containerName": "wordpress", "containerPort": 80}]
+    return answer
+
+
+def stopped(
+    td: str,
+    reason: str,
+    started_by: str = "ecs-svc/7",
+    stop_code: str = "TaskFailedToStart",
+    exit_code: int | None = None,
+    n: int = 0,
+) -> dict[str, Any]:
+    container: dict[str, Any] = {"name": "wordpress", "lastStatus": "STOPPED"}
+    if exit_code is not None:
+        container["exitCode"] = exit_code
+    else:
+        container["reason"] = reason
+    return {
+        "taskArn": f"arn:aws:ecs:eu-west-1:1:task/wp/{n:032x}",
+        "taskDefinitionArn": td,
+        "lastStatus": "STOPPED",
+        "stopCode": stop_code,
+        "stoppedReason": reason,
+        "startedBy": started_by,
+        "containers": [container],
+    }
+
+
+PULL = (
+    "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "
+    "123.dkr.ecr.eu-west-1.amazonaws.com/wp@sha256:dead: not found"
+)
+
+
+def healthy(n: int) -> list[dict[str, Any]]:
+    return [{"Target": {"Id": f"10.0.1.{i}", "Port": 80}, "TargetHealth": {"State": "healthy"}} for i in range(n)]
+
+
+def test_normal_rollout_sequence() -> None:
+    sequence = [
+        service(deployment(NEW), deployment(OLD, "ACTIVE", "COMPLETED", running=2)),
+        service(deployment(NEW, running=1), deployment(OLD, "ACTIVE", "COMPLETED", running=1)),
+        service(deployment(NEW, rollout="COMPLETED", running=2), events=["has reached a steady state."]),
+    ]
+    states = [decide(answer, TARGET).state for answer in sequence]
+    assert states == [IN_PROGRESS, IN_PROGRESS, COMPLETED]
+
+
+def test_completed_waits_for_healthy_targets() -> None:
+    answer = service(deployment(NEW, rollout="COMPLETED", running=2), load_balanced=True)
+    initial = [{"Target": {"Id": "10.0.1.1"}, "TargetHealth": {"State": "initial"}}, *healthy(1)]
+    waiting = decide(answer, TARGET, target_health=initial)
+    assert waiting.state == IN_PROGRESS and "10.0.1.1: initial" in waiting.reason
+    assert decide(answer, TARGET, target_health=healthy(1)).state == IN_PROGRESS
+    assert decide(answer, TARGET, target_health=healthy(2)).state == COMPLETED
+
+
+def test_circuit_breaker_failed_then_rolled_back() -> None:
+    failed = deployment(
+        NEW, rollout="FAILED", failed=3, reason="ECS deployment circuit breaker: tasks failed to start."
+    )
+    during = service(failed, deployment(OLD, "ACTIVE", "COMPLETED", running=2))
+    assert decide(during, TARGET).state == FAILED
+    rolled = service(
+        deployment(OLD, "PRIMARY", "IN_PROGRESS", ident="ecs-svc/9"),
+        {**failed, "status": "ACTIVE"},
+        events=["rolling back to deployment ecs-svc/6."],
+    )
+    decision = decide(rolled, TARGET, stopped_tasks=[stopped(NEW, PULL, n=i) for i in range(3)])
+    assert decision.state == ROLLED_BACK and decision.failed
+    assert "rolled back to wp:6" in decision.reason and "CannotPullContainerError" in decision.reason
+
+
+def test_rollback_after_our_deployment_is_gone_is_still_a_failure() -> None:
+    """ecspresso #732 / ecs-deploy #185 reported success here: the service is stable, but on the OLD revision."""
+    answer = service(
+        deployment(OLD, rollout="COMPLETED", running=2),
+        events=["has reached a steady state.", "rolling back to deployment ecs-svc/6."],
+    )
+    decision = decide(answer, TARGET)
+    assert decision.state == ROLLED_BACK and decision.failed
+
+
+@pytest.mark.parametrize("threshold", [1, 2, 3])
+def test_repeated_pull_failure_stalls_within_threshold(threshold: int) -> None:
+    """The seed's case: failedTasks stays low, tasks keep stopping, ECS would loop for an hour."""
+    answer = service(deployment(NEW, failed=0), deployment(OLD, "ACTIVE", "COMPLETED", running=2))
+    tasks = [stopped(NEW, PULL, n=i) for i in range(threshold)]
+    assert decide(answer, TARGET, stopped_tasks=tasks[:-1], fail_on_stalled_after=threshold).state == IN_PROGRESS
+    decision = decide(answer, TARGET, stopped_tasks=tasks, fail_on_stalled_after=threshold)
+    assert decision.state == STALLED
+    assert f"{threshold} tasks of wp:7 stopped with CannotPullContainerError" in decision.reason
+    assert len(decision.failures) == threshold
+
+
+def test_elb_health_check_failures_stall() -> None:
+    reason = "Task failed ELB health checks in (target-group arn:tg)"
+    tasks = [stopped(NEW, reason, stop_code="ServiceSchedulerInitiated", n=i) for i in range(3)]
+    decision = decide(service(deployment(NEW, running=1)), TARGET, stopped_tasks=tasks)
+    assert decision.state == STALLED and "ELB health checks failed" in decision.reason
+
+
+def test_out_of_memory_and_exit_codes_are_told_apart() -> None:
+    oom = stopped(NEW, "OutOfMemoryError: Container killed due to memory usage", stop_code="EssentialContainerExited")
+    exit1 = stopped(NEW, "Essential container in task exited", stop_code="EssentialContainerExited", exit_code=1)
+    assert classify_task(oom).kind == "OutOfMemory"
+    assert classify_task(exit1).signature == "essential container exited (exit 1)"
+    mixed = [exit1, {**exit1, "taskArn": "b"}, oom]
+    assert decide(service(deployment(NEW)), TARGET, stopped_tasks=mixed).state == IN_PROGRESS
+    decision = decide(service(deployment(NEW)), TARGET, stopped_tasks=[*mixed, {**exit1, "taskArn": "c"}])
+    assert decision.state == STALLED and "exit 1" in decision.reason
+
+
+def test_resource_initialization_error() -> None:
+    reason = "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed"
+    tasks = [stopped(NEW, reason, n=i) for i in range(3)]
+    assert "ResourceInitializationError" in decide(service(deployment(NEW)), TARGET, stopped_tasks=tasks).reason
+
+
+def test_old_deployments_stopped_tasks_do_not_count() -> None:
+    tasks = [stopped(OLD, PULL, started_by="ecs-svc/6", n=i) for i in range(5)]
+    assert decide(service(deployment(NEW)), TARGET, stopped_tasks=tasks).state == IN_PROGRESS
+
+
+def test_a_newer_deployment_replaces_ours() -> None:
+    answer = service(deployment(NEWER), deployment(NEW, "ACTIVE"), deployment(OLD, "ACTIVE", "COMPLETED"))
+    decision = decide(answer, TARGET)
+    assert decision.state == SUPERSEDED and "wp:8" in decision.reason
+
+
+def test_ours_gone_and_the_service_on_another_revision() -> None:
+    decision = decide(service(deployment(NEWER, rollout="COMPLETED", running=2)), TARGET)
+    assert decision.state == SUPERSEDED and "runs wp:8" in decision.reason
+
+
+def test_desired_count_zero_completes() -> None:
+    answer = service(deployment(NEW, rollout="COMPLETED", desired=0), load_balanced=True)
+    assert decide(answer, TARGET, target_health=[]).state == COMPLETED
+
+
+def test_missing_and_inactive_services() -> None:
+    assert decide(None, TARGET).state == NOT_FOUND
+    assert decide(service(deployment(NEW), status="INACTIVE"), TARGET).state == INACTIVE
+
+
+def test_deployments_without_rollout_state() -> None:
+    """EXTERNAL controllers and older answers: running == desired and no other deployment is done."""
+    assert decide(service(deployment(NEW, rollout=None, running=1)), TARGET).state == IN_PROGRESS
+    two = service(deployment(NEW, rollout=None, running=2), deployment(OLD, "ACTIVE", None, running=2))
+    assert decide(two, TARGET).state == IN_PROGRESS
+    assert decide(service(deployment(NEW, rollout=None, running=2)), TARGET).state == COMPLETED
+
+
+def test_several_active_deployments_wait_for_ours() -> None:
+    answer = service(
+        deployment(NEW, running=1),
+        deployment(OLD, "ACTIVE", "COMPLETED", running=1),
+        deployment(TD.format(5), "ACTIVE", "COMPLETED", running=1),
+    )
+    decision = decide(answer, TARGET)
+    assert decision.state == IN_PROGRESS and "1/2 running" in decision.reason
+
+
+def test_family_revision_matches_an_arn() -> None:
+    """moto stores the task definition as passed (wp:7), ECS as an ARN."""
+    assert same_task_definition("wp:7", NEW) and not same_task_definition("wp:7", OLD)
+    assert decide(service(deployment("wp:7", rollout="COMPLETED", running=2)), TARGET).state == COMPLETED
+
+
+def test_deployment_id_target() -> None:
+    answer = service(deployment(NEW, rollout="COMPLETED", running=2, ident="ecs-svc/42"))
+    assert decide(answer, Target(deployment_id="ecs-svc/42")).state == COMPLETED
+    assert decide(answer, Target(deployment_id="ecs-svc/41")).state == SUPERSEDED
+
+
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [("ROLLBACK_SUCCESSFUL", ROLLED_BACK), ("ROLLBACK_FAILED", FAILED), ("STOPPED", FAILED), ("IN_PROGRESS", None)],
+)
+def test_service_deployments_api_status(status: str, state: str | None) -> None:
+    answer = service(deployment(NEW, running=1))
+    decision = decide(answer, TARGET, service_deployment={"status": status, "statusReason": "circuit breaker"})
+    assert decision.state == (state or IN_PROGRESS)
+
+
+def test_timeout_message_carries_the_last_events() -> None:
+    answer = service(deployment(NEW), events=["has started 1 tasks: (task abc).", "was unable to place a task."])
+    message = timeout_reason(decide(answer, TARGET), 600)
+    assert message.startswith("timed out after 600s while in_progress")
+    assert "has started 1 tasks: (task abc)." in message
