@@ -229,6 +229,13 @@ def deploy(module: AnsibleAWSModule, ecs: Any, ecr: Any) -> dict[str, Any]:
     return result
 
 
+def retry_decorator(delay: float = 3, max_delay: float = 60) -> Any:
+    """Backoff on throttling and 5xx; ECS throttles with ThrottlingException, which AWSRetry does not know."""
+    return AWSRetry.jittered_backoff(
+        retries=8, delay=delay, max_delay=max_delay, catch_extra_error_codes=["ThrottlingException"]
+    )
+
+
 def main() -> None:
     module = AnsibleAWSModule(
         argument_spec={
@@ -246,7 +253,7 @@ def main() -> None:
         parse_image_reference(module.params["image"])
     except ImageReferenceError as error:
         module.fail_json(msg=str(error))
-    retry = AWSRetry.jittered_backoff(retries=8)
+    retry = retry_decorator()
     ecs = module.client("ecs", retry_decorator=retry)
     ecr = module.client("ecr", retry_decorator=retry)
     try:

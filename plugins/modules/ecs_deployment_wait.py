@@ -18,7 +18,7 @@ description:
     (C(CannotPullContainerError), C(ResourceInitializationError), an essential container exiting,
     ELB health checks, out of memory) even when the circuit breaker never fires, a newer deployment
     replacing this one, and a service that does not exist or is INACTIVE.
-  - Behind a load balancer, C(running == desired) is not enough: the targets in the service's
+  - Behind a load balancer, C(running == desired) is not enough; the targets in the service's
     target groups must be C(healthy) before the rollout counts as completed.
   - Uses ECS's ServiceDeployments API when the endpoint offers it and falls back to the
     deployments of C(describe_services) when it does not (older regions, moto).
@@ -319,6 +319,13 @@ def validate(module: AnsibleAWSModule) -> None:
         module.fail_json(msg=f"fail_on_stalled_after must be at least 1, got {module.params['fail_on_stalled_after']}")
 
 
+def retry_decorator(delay: float = 3, max_delay: float = 60) -> Any:
+    """Backoff on throttling and 5xx; ECS throttles with ThrottlingException, which AWSRetry does not know."""
+    return AWSRetry.jittered_backoff(
+        retries=8, delay=delay, max_delay=max_delay, catch_extra_error_codes=["ThrottlingException"]
+    )
+
+
 def main() -> None:
     module = AnsibleAWSModule(
         argument_spec={
@@ -335,7 +342,7 @@ def main() -> None:
         supports_check_mode=True,
     )
     validate(module)
-    retry = AWSRetry.jittered_backoff(retries=8)
+    retry = retry_decorator()
     poller = Poller(
         module.client("ecs", retry_decorator=retry),
         module.client("elbv2", retry_decorator=retry),
