@@ -17,6 +17,8 @@ import ansible_runner
 import boto3
 import pytest
 
+from ecspress import settings
+
 ROOT = Path(__file__).resolve().parent.parent
 COLLECTIONS_PATH = ROOT / ".cache" / "collections"
 REGION = "us-east-1"
@@ -44,21 +46,10 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
 
 
 def ansible_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment every ansible run of the tests uses: project-local state, fake credentials."""
-    cache = ROOT / ".cache"
-    env = {
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_HOME": str(cache / "ansible"),
-        "ANSIBLE_LOCAL_TEMP": str(cache / "ansible-tmp"),
-        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_PATH),
-        "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
-        "ANSIBLE_FORCE_COLOR": "0",
-        "ANSIBLE_NOCOLOR": "1",
-        "DOCKER_CONFIG": str(cache / "docker"),
-        "XDG_CACHE_HOME": str(cache / "xdg"),
-        "AWS_DEFAULT_REGION": REGION,
-        **FAKE_CREDENTIALS,
-    }
+    """The environment every ansible run of the tests uses: the CLI's, with fake credentials, no colour."""
+    env = settings.ansible_environment(ROOT, {"ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"})
+    env.update(FAKE_CREDENTIALS)
+    env["AWS_DEFAULT_REGION"] = REGION
     env.update(extra or {})
     return env
 

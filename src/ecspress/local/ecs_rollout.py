@@ -186,7 +186,7 @@ def register_targets(backend: EC2ContainerServiceBackend, service: Service, coun
 
     elbv2 = elbv2_backends[backend.account_id][backend.region_name]
     for balancer in service.load_balancers or []:
-        arn = balancer.get("targetGroupArn")
+        arn = str(balancer.get("targetGroupArn") or "")
         group = elbv2.target_groups.get(arn) if arn else None
         if group is None:
             continue

@@ -1,0 +1,97 @@
+"""Argument and prerequisite errors exit 2 with one clear line, before anything runs."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from ecspress import cli
+from ecspress.settings import project_root
+
+HERE = Path(__file__).resolve().parent
+ENVIRONMENTS = str(HERE / "inventories" / "environments")
+FIXTURE = str(HERE / "inventories" / "fixture")
+
+
+@pytest.fixture(autouse=True)
+def no_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argument errors must be caught before any playbook or the local stack runs."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("nothing may run on an argument error")
+
+    monkeypatch.setattr(cli, "run_playbook", refuse)
+    monkeypatch.setattr(cli, "start_local_stack", refuse)
+
+
+def exit_code_and_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = cli.main(argv)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["up", "deploy", "status", "down", "doctor"])
+def test_missing_inventory(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [command, "-i", "inventories/nowhere", *(["--yes"] if command == "down" else [])]
+    code, err = exit_code_and_error(argv, capsys)
+    assert code == 2
+    assert "inventory inventories/nowhere does not exist" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["up", "deploy", "status"])
+def test_inventory_with_environments_needs_a_limit(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = exit_code_and_error([command, "-i", ENVIRONMENTS], capsys)
+    assert code == 2
+    assert "pick one with --limit" in err
+
+
+def test_the_real_aws_inventory_needs_a_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = exit_code_and_error(["up", "-i", str(project_root() / "inventories" / "aws")], capsys)
+    assert (code, "dev, prod" in err) == (2, True)
+
+
+def test_limit_must_name_a_group_of_the_inventory(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = exit_code_and_error(["up", "-i", FIXTURE, "--limit", "dev"], capsys)
+    assert code == 2 and "has no group 'dev'" in err
+
+
+def test_unknown_limit_is_bad_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["up", "--limit", "staging"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_down_without_yes_and_no_terminal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    code, err = exit_code_and_error(["down", "-i", FIXTURE], capsys)
+    assert code == 2 and "without --yes" in err
+
+
+def test_down_prod_without_i_mean_prod(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = exit_code_and_error(["down", "-i", ENVIRONMENTS, "--limit", "prod", "--yes"], capsys)
+    assert code == 2 and "--i-mean-prod" in err
+
+
+def test_down_asks_on_a_terminal_and_stops_unless_yes(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal(""))
+    args = cli.build_parser().parse_args(["down", "-i", FIXTURE])
+    inventory = cli.resolve_inventory(FIXTURE, project_root())
+    with pytest.raises(cli.UsageError, match="not confirmed"):
+        cli.confirm_teardown(args, inventory, ask=lambda prompt: "no")
+    cli.confirm_teardown(args, inventory, ask=lambda prompt: "yes")
+
+
+def test_no_command_is_bad_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([]) == 2
+
+
+def test_inventory_groups_yaml_and_ini(tmp_path: Path) -> None:
+    (tmp_path / "hosts.yml").write_text("all:\n  children:\n    dev:\n      hosts: {a: {}}\n")
+    (tmp_path / "more").write_text("[prod]\nb\n[web:children]\nprod\n")
+    assert cli.inventory_groups(tmp_path) == {"dev", "prod", "web"}
+    assert cli.inventory_groups(project_root() / "inventories" / "local") == {"local"}
