@@ -12,8 +12,8 @@ version_added: 0.1.0
 description:
   - Calls ECR's C(GetAuthorizationToken) and returns the registry host, user name and password
     to hand to M(community.docker.docker_login), so nobody types C(docker login) by hand.
-  - The password is a secret. Run the task with C(no_log: true) (see the examples): censoring it
-    inside the module would hand C(********) to the login.
+  - "The password is a secret. Run the task with C(no_log: true) (see the examples): censoring it
+    inside the module would hand C(********) to the login."
 author:
   - ecspress maintainers (@ecspress)
 options:
