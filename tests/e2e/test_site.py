@@ -17,6 +17,7 @@ from tests.conftest import ROOT, PlaybookResult, run_playbook
 
 pytestmark = [pytest.mark.docker, pytest.mark.stack, pytest.mark.slow]
 NAME = "ecspress-e2e"
+PORT = 18080  # not 8080: a user's `make up` site may be running there
 MOTO = "http://127.0.0.1:5100"
 SECRETS = ROOT / ".ecspress" / "local" / "secrets" / NAME
 
@@ -33,7 +34,7 @@ def aws(service: str) -> object:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, PlaybookResult]]:
-    extravars = {"ecspress_name": NAME}
+    extravars = {"ecspress_name": NAME, "local_run_port": PORT}
     runs = {
         "first": run_playbook(
             "site.yml", extravars=extravars, verbosity=3, private_dir=tmp_path_factory.mktemp("site1")
@@ -50,9 +51,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Playboo
 
 def test_wordpress_answers_on_localhost(site: dict[str, PlaybookResult]) -> None:
     assert site["first"].rc == 0, site["first"].failed_tasks
-    page = requests.get("http://127.0.0.1:8080/", timeout=10)
+    page = requests.get(f"http://127.0.0.1:{PORT}/", timeout=10)
     assert page.status_code == 200 and "ecspress WordPress" in page.text
-    assert "WordPress: http://127.0.0.1:8080/" in site["first"].stdout
+    assert f"WordPress: http://127.0.0.1:{PORT}/" in site["first"].stdout
 
 
 def test_the_running_container_uses_the_pushed_digest(site: dict[str, PlaybookResult]) -> None:
@@ -119,7 +120,11 @@ def test_local_secret_files_are_0600(site: dict[str, PlaybookResult]) -> None:
 
 def test_teardown_leaves_nothing_of_ours(site: dict[str, PlaybookResult], tmp_path: Path) -> None:
     """Runs last (file order); the fixture tears down once more afterwards, proving a second teardown works."""
-    down = run_playbook("playbooks/teardown.yml", extravars={"ecspress_name": NAME}, private_dir=tmp_path / "down")
+    down = run_playbook(
+        "playbooks/teardown.yml",
+        extravars={"ecspress_name": NAME, "local_run_port": PORT},
+        private_dir=tmp_path / "down",
+    )
     assert down.rc == 0, down.failed_tasks
     containers = subprocess.run(
         ["docker", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True, check=True
