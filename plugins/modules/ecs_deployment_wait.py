@@ -65,6 +65,7 @@ attributes:
     description: Polls once and returns the current state without waiting or failing.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to diff.
   idempotent:
     support: full
     description: Only reads.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from tests.conftest import MotoServer, push_test_manifest
@@ -10,14 +12,16 @@ pytestmark = pytest.mark.stack
 
 
 def test_pushed_tag_appears_in_describe_images(moto_server: MotoServer) -> None:
+    # The local registry keeps its data across runs: a fresh repository name per run.
+    repository = f"ecspress-test/bridge-{uuid.uuid4().hex[:8]}"
     ecr = moto_server.client("ecr")
-    ecr.create_repository(repositoryName="ecspress-test/bridge", imageTagMutability="IMMUTABLE")
-    assert ecr.describe_images(repositoryName="ecspress-test/bridge")["imageDetails"] == []
-    digest = push_test_manifest("ecspress-test/bridge", "b1")
-    details = ecr.describe_images(repositoryName="ecspress-test/bridge", imageIds=[{"imageDigest": digest}])
+    ecr.create_repository(repositoryName=repository, imageTagMutability="IMMUTABLE")
+    assert ecr.describe_images(repositoryName=repository)["imageDetails"] == []
+    digest = push_test_manifest(repository, "b1")
+    details = ecr.describe_images(repositoryName=repository, imageIds=[{"imageDigest": digest}])
     assert [(d["imageDigest"], d["imageTags"]) for d in details["imageDetails"]] == [(digest, ["b1"])]
     # a second read registers nothing twice
-    assert len(ecr.list_images(repositoryName="ecspress-test/bridge")["imageIds"]) == 1
+    assert len(ecr.list_images(repositoryName=repository)["imageIds"]) == 1
 
 
 def test_an_unpushed_digest_is_not_found(moto_server: MotoServer) -> None:
