@@ -130,6 +130,8 @@ def test_role_and_both_modules_by_fqcn(project: Path, moto_server: MotoServer) -
           hosts: localhost
           connection: local
           gather_facts: false
+          vars:
+            ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
           module_defaults:
             group/ecspress.wordpress.aws:
               endpoint_url: {moto_server.url}
