@@ -19,7 +19,6 @@ from botocore.stub import ANY, Stubber
 
 NEW = "arn:aws:ecs:eu-west-1:123456789012:task-definition/wp:7"
 OLD = "arn:aws:ecs:eu-west-1:123456789012:task-definition/wp:6"
-NOW = datetime.datetime.now(datetime.UTC)
 PARAMS = {
     "task_definition": NEW,
     "deployment_id": None,
@@ -28,6 +27,13 @@ PARAMS = {
     "fail_on_stalled_after": 3,
     "target_group_health": True,
 }
+
+
+def now() -> datetime.datetime:
+    """Answers are stamped when built: the module only reads events newer than its own start."""
+    return datetime.datetime.now(datetime.UTC)
+
+
 PULL = "CannotPullContainerError: pull image manifest has been retried 5 time(s): ... not found"
 
 
@@ -48,8 +54,8 @@ def deployment(
         "failedTasks": failed,
         "rolloutState": rollout,
         "rolloutStateReason": f"deployment {rollout}",
-        "createdAt": NOW,
-        "updatedAt": NOW,
+        "createdAt": now(),
+        "updatedAt": now(),
     }
 
 
@@ -69,7 +75,7 @@ def service_answer(*deployments: dict[str, Any], events: tuple[str, ...] = ()) -
                     }
                 ],
                 "events": [
-                    {"id": str(i), "createdAt": NOW, "message": f"(service wp) {m}"} for i, m in enumerate(events)
+                    {"id": str(i), "createdAt": now(), "message": f"(service wp) {m}"} for i, m in enumerate(events)
                 ],
             }
         ],
