@@ -238,6 +238,17 @@ def start_local_stack() -> None:
         raise UsageError(f"the local stack did not start: {error}") from None
 
 
+def require_docker_engine() -> None:
+    """The image stage needs an engine: say so before the run changes anything."""
+    stack = _stack()
+    endpoint = stack.docker_endpoint()
+    if not stack.docker_answers(endpoint):
+        raise UsageError(
+            f"the Docker engine does not answer on {endpoint}: start it with `ecspress-local start` "
+            "(starts dockerd) or `sudo systemctl start docker`; nothing was changed"
+        )
+
+
 def _context(args: argparse.Namespace) -> tuple[Path, Inventory]:
     root = settings.project_root()
     inventory = resolve_inventory(args.inventory, root)
@@ -264,6 +275,7 @@ def cmd_up(args: argparse.Namespace, playbook: str = "site.yml") -> int:
     def body() -> int:
         if inventory.is_local:
             start_local_stack()
+        require_docker_engine()
         run = Run(root, args.command, settings.playbook_path(root, playbook), inventory, args.limit, args.verbose)
         return report(run_playbook(run))
 

@@ -84,13 +84,13 @@ def check_own_collection(resolved: Path | None) -> Check:
     return Check(OWN_COLLECTION, False, "not found on the collections path", SETUP_FIX)
 
 
-def check_docker(answers: bool) -> Check:
+def check_docker(answers: bool, endpoint: str = "unix:///var/run/docker.sock") -> Check:
     if answers:
-        return Check("docker engine", True, "answers on /var/run/docker.sock")
+        return Check("docker engine", True, f"answers on {endpoint}")
     return Check(
         "docker engine",
         False,
-        "does not answer on /var/run/docker.sock",
+        f"does not answer on {endpoint}",
         "start it: `ecspress-local start` (starts dockerd if needed) or `sudo systemctl start docker`",
     )
 
@@ -177,7 +177,13 @@ def sts_identity(timeout: float = 5.0) -> tuple[dict[str, Any] | None, str | Non
 def _docker_answers() -> bool:
     from ecspress.local import stack
 
-    return bool(stack.docker_answers())
+    return bool(stack.docker_answers(stack.docker_endpoint()))
+
+
+def _docker_endpoint() -> str:
+    from ecspress.local import stack
+
+    return str(stack.docker_endpoint())
 
 
 def _stack_answers(component: str) -> tuple[str, bool]:
@@ -198,6 +204,7 @@ class Probes:
     collection_dir: Callable[[Path, str], Path | None] = collection_dir
     module_present: Callable[[str], bool] = lambda name: importlib.util.find_spec(name) is not None
     docker_answers: Callable[[], bool] = _docker_answers
+    docker_endpoint: Callable[[], str] = _docker_endpoint
     stack_answers: Callable[[str], tuple[str, bool]] = _stack_answers
     aws_identity: Callable[[], tuple[dict[str, Any] | None, str | None]] = sts_identity
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
@@ -227,7 +234,7 @@ def run_checks(root: Path, inventory_kind: str, probes: Probes | None = None) ->
         check_module("boto3", probes.module_present("boto3")),
         check_module("ansible_runner", probes.module_present("ansible_runner")),
         check_own_collection(probes.collection_dir(root, OWN_COLLECTION)),
-        check_docker(probes.docker_answers()),
+        check_docker(probes.docker_answers(), probes.docker_endpoint()),
     ]
     if inventory_kind == "local":
         moto_endpoint, moto_ok = probes.stack_answers("moto")

@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,18 +156,39 @@ def ensure_packages(packages: Sequence[str] = APT_PACKAGES, say: Callable[[str],
 # --- Docker engine -------------------------------------------------------------------------
 
 
-def docker_answers(socket_path: str = DOCKER_SOCKET) -> bool:
+def docker_endpoint(environ: Mapping[str, str] | None = None) -> str:
+    """The engine Docker clients talk to: $DOCKER_HOST when set, else the default socket."""
+    environ = os.environ if environ is None else environ
+    return environ.get("DOCKER_HOST") or f"unix://{DOCKER_SOCKET}"
+
+
+def docker_answers(endpoint: str | None = None) -> bool:
+    """Whether a Docker engine answers ``GET /_ping`` at a ``unix://`` or ``tcp://`` endpoint."""
+    endpoint = endpoint or f"unix://{DOCKER_SOCKET}"
     try:
-        with socket.socket(socket.AF_UNIX) as sock:
+        if endpoint.startswith("tcp://"):
+            host, _, port = endpoint.removeprefix("tcp://").partition(":")
+            sock = socket.create_connection((host, int(port or 2375)), timeout=2)
+        else:
+            sock = socket.socket(socket.AF_UNIX)
             sock.settimeout(2)
-            sock.connect(socket_path)
+            sock.connect(endpoint.removeprefix("unix://"))
+        with sock:
             sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
             return sock.recv(64).split(b" ")[1:2] == [b"200"]
-    except OSError:
+    except (OSError, ValueError):
         return False
 
 
 def ensure_dockerd(directory: Path, previous: Component | None) -> Component:
+    endpoint = docker_endpoint()
+    if endpoint != f"unix://{DOCKER_SOCKET}":  # the user's engine: use it, never start one elsewhere
+        if docker_answers(endpoint):
+            return Component("dockerd", endpoint=endpoint, detail={"note": "DOCKER_HOST, not started by us"})
+        raise StackError(
+            f"the Docker engine does not answer on {endpoint} (DOCKER_HOST): start that engine, or unset "
+            f"DOCKER_HOST and ecspress-local starts dockerd on {DOCKER_SOCKET}; nothing was changed"
+        )
     if docker_answers():
         if previous and previous.started_by_us and pid_alive(previous.pid):
             return previous
