@@ -101,7 +101,7 @@ except ImportError:
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.ecspress.wordpress.plugins.module_utils._retries import retry_decorator
 
 
 def describe_target(client: Any, namespace: str, resource_id: str, dimension: str) -> dict[str, Any] | None:
@@ -144,7 +144,7 @@ def main() -> None:
         module.fail_json(
             msg=f"min_capacity ({params['min_capacity']}) is greater than max_capacity ({params['max_capacity']})"
         )
-    client = module.client("application-autoscaling", retry_decorator=AWSRetry.jittered_backoff())
+    client = module.client("application-autoscaling", retry_decorator=retry_decorator())
     key = dict(
         ServiceNamespace=params["service_namespace"],
         ResourceId=params["resource_id"],

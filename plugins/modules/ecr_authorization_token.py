@@ -84,7 +84,7 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.ecspress.wordpress.plugins.module_utils._retries import retry_decorator
 
 
 def login_from(authorization: dict[str, Any]) -> dict[str, str]:
@@ -104,7 +104,7 @@ def main() -> None:
         argument_spec={"registry_ids": {"type": "list", "elements": "str"}},
         supports_check_mode=True,
     )
-    retry = AWSRetry.jittered_backoff(retries=8, catch_extra_error_codes=["ThrottlingException"])
+    retry = retry_decorator()
     ecr = module.client("ecr", retry_decorator=retry)
     request = {"registryIds": module.params["registry_ids"]} if module.params["registry_ids"] else {}
     try:

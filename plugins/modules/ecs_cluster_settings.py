@@ -75,7 +75,7 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.ecspress.wordpress.plugins.module_utils._retries import retry_decorator
 
 
 def describe_cluster(client: Any, cluster: str) -> dict[str, Any] | None:
@@ -97,7 +97,7 @@ def main() -> None:
         argument_spec=dict(cluster=dict(type="str", required=True), settings=dict(type="dict", required=True)),
         supports_check_mode=True,
     )
-    client = module.client("ecs", retry_decorator=AWSRetry.jittered_backoff())
+    client = module.client("ecs", retry_decorator=retry_decorator())
     cluster_name = module.params["cluster"]
     wanted = {str(name): str(value) for name, value in module.params["settings"].items()}
 

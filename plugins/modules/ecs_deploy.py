@@ -129,7 +129,7 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.ecspress.wordpress.plugins.module_utils._retries import retry_decorator
 from ansible_collections.ecspress.wordpress.plugins.module_utils._task_definition import (
     ImageReferenceError,
     container_named,
@@ -227,13 +227,6 @@ def deploy(module: AnsibleAWSModule, ecs: Any, ecr: Any) -> dict[str, Any]:
     result["task_definition_arn"] = arn
     result["diff"]["after"]["task_definition"] = arn
     return result
-
-
-def retry_decorator(delay: float = 3, max_delay: float = 60) -> Any:
-    """Backoff on throttling and 5xx; ECS throttles with ThrottlingException, which AWSRetry does not know."""
-    return AWSRetry.jittered_backoff(
-        retries=8, delay=delay, max_delay=max_delay, catch_extra_error_codes=["ThrottlingException"]
-    )
 
 
 def main() -> None:

@@ -162,7 +162,7 @@ except ImportError:
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.ecspress.wordpress.plugins.module_utils._retries import retry_decorator
 from ansible_collections.ecspress.wordpress.plugins.module_utils._rollout import (
     Decision,
     Target,
@@ -318,13 +318,6 @@ def validate(module: AnsibleAWSModule) -> None:
             module.fail_json(msg=f"{option} must be greater than 0, got {module.params[option]}")
     if module.params["fail_on_stalled_after"] < 1:
         module.fail_json(msg=f"fail_on_stalled_after must be at least 1, got {module.params['fail_on_stalled_after']}")
-
-
-def retry_decorator(delay: float = 3, max_delay: float = 60) -> Any:
-    """Backoff on throttling and 5xx; ECS throttles with ThrottlingException, which AWSRetry does not know."""
-    return AWSRetry.jittered_backoff(
-        retries=8, delay=delay, max_delay=max_delay, catch_extra_error_codes=["ThrottlingException"]
-    )
 
 
 def main() -> None:

@@ -135,7 +135,7 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.ecspress.wordpress.plugins.module_utils._retries import retry_decorator
 
 
 def wanted_settings(params: dict[str, Any]) -> dict[str, Any]:
@@ -269,7 +269,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    client = module.client("ecs", retry_decorator=AWSRetry.jittered_backoff())
+    client = module.client("ecs", retry_decorator=retry_decorator())
     cluster, name = module.params["cluster"], module.params["service"]
     try:
         service = describe_service(client, cluster, name)

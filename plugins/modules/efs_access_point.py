@@ -148,12 +148,12 @@ except ImportError:
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
     compare_aws_tags,
 )
+from ansible_collections.ecspress.wordpress.plugins.module_utils._retries import retry_decorator
 
 
 def find_access_point(client: Any, name: str, file_system_id: str | None) -> dict[str, Any] | None:
@@ -320,7 +320,7 @@ def main() -> None:
         required_if=[("state", "present", ["file_system_id"])],
         supports_check_mode=True,
     )
-    client = module.client("efs", retry_decorator=AWSRetry.jittered_backoff())
+    client = module.client("efs", retry_decorator=retry_decorator())
     try:
         existing = find_access_point(client, module.params["name"], module.params["file_system_id"])
         if module.params["state"] == "present":

@@ -28,6 +28,9 @@ ENVIRONMENTS = ("dev", "prod")
 SENSITIVE_ENV = re.compile(r"SECRET|TOKEN|PASSW|CREDENTIAL|SESSION|_KEY", re.IGNORECASE)
 
 
+INVENTORY_FILE_STEMS = ("hosts", "inventory", "main")
+
+
 class UsageError(Exception):
     """Bad usage or a missing prerequisite: one line for the user, exit code 2."""
 
@@ -50,7 +53,10 @@ class Inventory:
 
     @property
     def name(self) -> str:
-        return self.path.stem if self.path.is_file() else self.path.name
+        """Names the lock: `inventories/aws` and `inventories/aws/hosts.yml` are one environment."""
+        if self.path.is_file():
+            return self.path.parent.name if self.path.stem in INVENTORY_FILE_STEMS else self.path.stem
+        return self.path.name
 
 
 def _yaml_groups(tree: Any) -> set[str]:

@@ -14,6 +14,7 @@ import botocore.exceptions
 import pytest
 import yaml
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+from ansible_collections.ecspress.wordpress.plugins.module_utils._retries import retry_decorator
 from ansible_collections.ecspress.wordpress.plugins.modules import ecs_deployment_wait as module
 from botocore.stub import ANY, Stubber
 
@@ -137,7 +138,7 @@ class Fake:
                 )
         self.ecs_stub.activate()
         self.elb_stub.activate()
-        retry = module.retry_decorator(delay=0.001, max_delay=0.001)
+        retry = retry_decorator(delay=0.001, max_delay=0.001)
         self.poller = module.Poller(
             RetryingBotoClientWrapper(self.ecs, retry), RetryingBotoClientWrapper(self.elbv2, retry), "c", "wp"
         )
@@ -211,7 +212,7 @@ def test_throttling_is_retried_with_backoff() -> None:
         stub.add_client_error("describe_services", "ThrottlingException", http_status_code=400)
     stub.add_response("describe_services", {"services": [], "failures": []})
     stub.activate()
-    retry = module.retry_decorator(delay=0.001, max_delay=0.001)
+    retry = retry_decorator(delay=0.001, max_delay=0.001)
     poller = module.Poller(RetryingBotoClientWrapper(ecs, retry), None, "c", "wp")
     assert poller.describe_service() is None
     stub.assert_no_pending_responses()
@@ -220,10 +221,10 @@ def test_throttling_is_retried_with_backoff() -> None:
 def test_throttling_gives_up_after_the_limit() -> None:
     ecs = client("ecs")
     stub = Stubber(ecs)
-    for _ in range(9):  # the first call and 8 retries
+    for _ in range(9):  # one more than the 8 calls made: the first and 7 retries
         stub.add_client_error("describe_services", "ThrottlingException", "Rate exceeded", http_status_code=400)
     stub.activate()
-    retry = module.retry_decorator(delay=0.001, max_delay=0.001)
+    retry = retry_decorator(delay=0.001, max_delay=0.001)
     poller = module.Poller(RetryingBotoClientWrapper(ecs, retry), None, "c", "wp")
     with pytest.raises(botocore.exceptions.ClientError, match="Rate exceeded"):
         poller.describe_service()
