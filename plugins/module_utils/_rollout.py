@@ -132,6 +132,28 @@ def classify_task(task: dict[str, Any]) -> TaskFailure:
     return TaskFailure(str(task.get("taskArn")), kind, reason or str(task.get("stopCode") or "stopped"))
 
 
+def recent_stopped_tasks(tasks: list[dict[str, Any]], limit: int = 5) -> list[dict[str, Any]]:
+    """The service's newest stopped tasks, of any task definition, each with the failure it stopped with.
+
+    After a circuit-breaker rollback the primary deployment is the old, healthy one; this is what
+    still says why the new one failed (``ecspress status`` shows the first).
+    """
+    newest = sorted(tasks, key=lambda task: str(task.get("stoppedAt") or task.get("createdAt") or ""), reverse=True)
+    stopped = []
+    for task in newest[:limit]:
+        failure = classify_task(task)
+        stopped.append(
+            {
+                "task_arn": failure.task_arn,
+                "task_definition": family_revision(task.get("taskDefinitionArn")),
+                "kind": failure.kind,
+                "reason": failure.reason,
+                "exit_codes": list(failure.exit_codes),
+            }
+        )
+    return stopped
+
+
 def recent_events(service: dict[str, Any], since: Any = None, limit: int = 5) -> tuple[str, ...]:
     events = service.get("events") or []
     if since is not None:

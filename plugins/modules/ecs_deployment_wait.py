@@ -135,6 +135,14 @@ stopped_tasks:
   type: list
   elements: dict
   sample: [{"task_arn": "arn:...", "kind": "CannotPullContainerError", "reason": "...", "exit_codes": []}]
+recent_stopped_tasks:
+  description:
+    - The service's newest stopped tasks (at most 5) of any task definition, with the failure each one
+      stopped with. After a circuit-breaker rollback this still names why the rolled-back deployment failed.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"task_arn": "arn:...", "task_definition": "wp:8", "kind": "CannotPullContainerError", "reason": "..."}]
 events:
   description: Service events seen during the wait, newest first.
   returned: always
@@ -167,6 +175,7 @@ from ansible_collections.ecspress.wordpress.plugins.module_utils._rollout import
     Decision,
     Target,
     decide,
+    recent_stopped_tasks,
     timeout_reason,
 )
 
@@ -189,6 +198,7 @@ class Poller:
     def __init__(self, ecs: Any, elbv2: Any, cluster: str, service: str) -> None:
         self.ecs, self.elbv2, self.cluster, self.service = ecs, elbv2, cluster, service
         self.service_deployments_available = True
+        self.last_stopped: list[dict[str, Any]] = []  # the latest poll's stopped tasks, for the result
 
     def describe_service(self) -> dict[str, Any] | None:
         answer = self.ecs.describe_services(cluster=self.cluster, services=[self.service], aws_retry=True)
@@ -200,8 +210,11 @@ class Poller:
             cluster=self.cluster, serviceName=self.service, desiredStatus="STOPPED", aws_retry=True
         ).get("taskArns", [])
         if not arns:
+            self.last_stopped = []
             return []
-        return list(self.ecs.describe_tasks(cluster=self.cluster, tasks=arns[:100], aws_retry=True).get("tasks", []))
+        tasks = self.ecs.describe_tasks(cluster=self.cluster, tasks=arns[:100], aws_retry=True).get("tasks", [])
+        self.last_stopped = list(tasks)
+        return self.last_stopped
 
     def target_health(self, service: dict[str, Any]) -> list[dict[str, Any]] | None:
         groups = [lb["targetGroupArn"] for lb in service.get("loadBalancers") or [] if lb.get("targetGroupArn")]
@@ -281,7 +294,14 @@ def wait(
         sleep(params["poll_interval"])
 
 
-def result_of(decision: Decision, polls: int, seconds: float, events: list[str], timed_out: bool) -> dict[str, Any]:
+def result_of(
+    decision: Decision,
+    polls: int,
+    seconds: float,
+    events: list[str],
+    timed_out: bool,
+    stopped_tasks: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     ours = decision.ours or decision.primary
     return {
         "changed": False,
@@ -296,6 +316,7 @@ def result_of(decision: Decision, polls: int, seconds: float, events: list[str],
             {"task_arn": f.task_arn, "kind": f.kind, "reason": f.reason, "exit_codes": list(f.exit_codes)}
             for f in decision.failures
         ],
+        "recent_stopped_tasks": recent_stopped_tasks(stopped_tasks or []),
         "events": events,
         "polls": polls,
         "seconds_waited": round(seconds, 1),
@@ -347,7 +368,7 @@ def main() -> None:
         decision, polls, seconds, events, timed_out = wait(poller, module.params, module.check_mode)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         module.fail_json_aws(error, msg=f"cannot read the rollout of {module.params['service']}")
-    result = result_of(decision, polls, seconds, events, timed_out)
+    result = result_of(decision, polls, seconds, events, timed_out, poller.last_stopped)
     if not module.check_mode and (timed_out or decision.failed):
         module.fail_json(msg=result["reason"], **result)
     module.exit_json(**result)

@@ -314,7 +314,7 @@ def cmd_down(args: argparse.Namespace) -> int:
         playbook = settings.playbook_path(root, "teardown.yml")
         run = Run(root, args.command, playbook, inventory, args.limit, args.verbose, extravars)
         code = report(run_playbook(run))
-        if code == EXIT_OK and inventory.is_local:
+        if code == EXIT_OK and inventory.is_local and not args.keep_stack:
             print("local stack:")
             _stack().stop(say=print)
         return code
@@ -332,6 +332,7 @@ STATUS_FIELDS = (
     ("pending_count", "pending"),
     ("rollout_state", "rollout"),
     ("rollout_reason", "reason"),
+    ("last_stopped_task", "last stopped"),
     ("task_definition", "task definition"),
     ("image", "image"),
     ("digest", "digest"),
@@ -412,7 +413,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "down": (
         "tear the site down (playbooks/teardown.yml); asks for confirmation unless --yes",
         "examples:\n  ecspress down --yes\n  ecspress down -i inventories/aws --limit prod --yes --i-mean-prod\n\n"
-        "On the local inventory the stand-in stack is stopped afterwards (only what ecspress-local started).",
+        "On the local inventory the stand-in stack is stopped afterwards (only what ecspress-local started),"
+        " unless --keep-stack.",
     ),
     "doctor": (
         "check each prerequisite and print how to fix what fails",
@@ -461,6 +463,9 @@ def build_parser() -> argparse.ArgumentParser:
     down = commands.choices["down"]
     down.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     down.add_argument("--i-mean-prod", action="store_true", help="required to tear down --limit prod")
+    down.add_argument(
+        "--keep-stack", action="store_true", help="local inventory: leave the stand-in stack (moto, registry) running"
+    )
     return parser
 
 

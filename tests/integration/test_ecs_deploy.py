@@ -246,3 +246,52 @@ def test_the_seeds_failure_is_named_and_rolled_back(
     while current(service) != service["first"] and time.monotonic() < deadline:
         time.sleep(0.5)
     assert current(service) == service["first"], "the circuit breaker must bring the previous revision back"
+
+
+def test_after_a_failed_rollout_status_names_it_and_a_fixed_deploy_recovers(
+    service: dict[str, Any],
+    moto: MotoServer,
+    digests: dict[str, str],
+    playbook_runner: Callable[..., PlaybookResult],
+    tmp_path: Path,
+) -> None:
+    """The seed's failure, then what an operator does: `ecspress status`, then deploy a good image."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    failed = deploy_role(
+        playbook_runner, tmp_path, moto, service["name"], f"{REGISTRY}/{REPOSITORY}@{MISSING}", verify=False
+    )
+    assert failed.rc != 0
+    deadline = time.monotonic() + 15
+    while current(service) != service["first"] and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+    inventory = tmp_path / "inventory" / "failed"
+    shutil.copytree(ROOT / "inventories" / "local", inventory)
+    (inventory / "group_vars" / "all" / "zz-test.yml").write_text(
+        f"---\necspress_name: {service['name']}\necspress_aws_endpoint_url: {moto.url}\n"
+    )
+    status = subprocess.run(
+        [str(Path(sys.executable).parent / "ecspress"), "status", "-i", str(inventory), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert status.returncode == 0, status.stderr[-3000:]
+    shown = json.loads(status.stdout)
+    assert shown["task_definition"] == service["first"]
+    assert shown["last_stopped_task"].startswith("CannotPullContainerError ("), shown
+    assert MISSING in shown["last_stopped_task"] or "not found" in shown["last_stopped_task"], shown
+
+    fixed = deploy_role(playbook_runner, tmp_path, moto, service["name"], f"{REGISTRY}/{REPOSITORY}@{digests['v2']}")
+    assert fixed.rc == 0, fixed.failed_tasks
+    definition = service["ecs"].describe_task_definition(taskDefinition=current(service))["taskDefinition"]
+    assert definition["containerDefinitions"][0]["image"].endswith(digests["v2"])

@@ -255,3 +255,34 @@ def test_timeout_message_carries_the_last_events() -> None:
     message = timeout_reason(decide(answer, TARGET), 600)
     assert message.startswith("timed out after 600s while in_progress")
     assert "has started 1 tasks: (task abc)." in message
+
+
+def test_recent_stopped_tasks_are_newest_first_of_any_task_definition() -> None:
+    import datetime
+
+    from ansible_collections.ecspress.wordpress.plugins.module_utils._rollout import recent_stopped_tasks
+
+    at = datetime.datetime(2026, 11, 25, 10, 0, tzinfo=datetime.timezone.utc)  # noqa: UP017
+    old = {
+        "taskArn": "arn:aws:ecs:eu-west-1:1:task/wp/old",
+        "taskDefinitionArn": "arn:aws:ecs:eu-west-1:1:task-definition/wp:6",
+        "stoppedAt": at,
+        "stopCode": "ServiceSchedulerInitiated",
+        "stoppedReason": "Scaling activity initiated by (deployment ecs-svc/6)",
+        "containers": [{"name": "wordpress", "exitCode": 0}],
+    }
+    pull = {
+        "taskArn": "arn:aws:ecs:eu-west-1:1:task/wp/new",
+        "taskDefinitionArn": "arn:aws:ecs:eu-west-1:1:task-definition/wp:7",
+        "stoppedAt": at + datetime.timedelta(minutes=1),
+        "stopCode": "TaskFailedToStart",
+        "stoppedReason": "CannotPullContainerError: pull image manifest has been retried 5 time(s): not found",
+        "containers": [{"name": "wordpress"}],
+    }
+    stopped = recent_stopped_tasks([old, pull])
+    assert [(s["task_definition"], s["kind"]) for s in stopped] == [
+        ("wp:7", "CannotPullContainerError"),
+        ("wp:6", "task stopped"),
+    ]
+    assert recent_stopped_tasks([old, pull], limit=1)[0]["task_arn"].endswith("/new")
+    assert recent_stopped_tasks([]) == []
