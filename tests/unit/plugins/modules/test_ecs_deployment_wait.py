@@ -235,3 +235,29 @@ def test_return_documentation_matches_the_result() -> None:
     fake = Fake([Poll(rolling())])
     decision, polls, seconds, events, timed_out = fake.wait(check_mode=True)
     assert set(module.result_of(decision, polls, seconds, events, timed_out)) - {"changed"} == documented
+
+
+class Refused(Exception):
+    """What fail_json raises here: validation ends the module before any AWS call."""
+
+
+class ModuleWithParams:
+    def __init__(self, **params: Any) -> None:
+        self.params = {**PARAMS, **params}
+
+    def fail_json(self, msg: str, **_: Any) -> None:
+        raise Refused(msg)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("timeout", 0, "timeout must be greater than 0, got 0"),
+        ("timeout", -30, "timeout must be greater than 0, got -30"),
+        ("poll_interval", 0, "poll_interval must be greater than 0, got 0"),
+        ("fail_on_stalled_after", 0, "fail_on_stalled_after must be at least 1, got 0"),
+    ],
+)
+def test_non_positive_limits_are_refused_naming_the_option(option: str, value: int, message: str) -> None:
+    with pytest.raises(Refused, match=message):
+        module.validate(ModuleWithParams(**{option: value}))  # type: ignore[arg-type]
