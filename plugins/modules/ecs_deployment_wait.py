@@ -176,6 +176,7 @@ from ansible_collections.ecspress.wordpress.plugins.module_utils._rollout import
     Target,
     decide,
     recent_stopped_tasks,
+    same_task_definition,
     timeout_reason,
 )
 
@@ -246,11 +247,29 @@ class Poller:
         except AttributeError:  # a botocore without the API
             self.service_deployments_available = False
             return None
-        for deployment in described.get("serviceDeployments", []):
-            revision = (deployment.get("targetServiceRevision") or {}).get("arn", "")
-            if target.deployment_id and target.deployment_id in str(deployment.get("serviceDeploymentArn")):
-                return dict(deployment)
-            if target.task_definition and revision and target.task_definition in revision:
+        deployments = list(described.get("serviceDeployments", []))
+        if target.deployment_id:
+            for deployment in deployments:
+                if target.deployment_id in str(deployment.get("serviceDeploymentArn")):
+                    return dict(deployment)
+        if not target.task_definition:
+            return None
+        # A service deployment names its target *service revision*; the revision names the task definition.
+        revision_arns = [
+            str((d.get("targetServiceRevision") or {}).get("arn"))
+            for d in deployments
+            if d.get("targetServiceRevision")
+        ]
+        if not revision_arns:
+            return None
+        revisions = self.ecs.describe_service_revisions(serviceRevisionArns=revision_arns[:20], aws_retry=True)
+        task_definition_of = {
+            str(revision.get("serviceRevisionArn")): str(revision.get("taskDefinition", ""))
+            for revision in revisions.get("serviceRevisions", [])
+        }
+        for deployment in deployments:
+            revision_arn = str((deployment.get("targetServiceRevision") or {}).get("arn"))
+            if same_task_definition(task_definition_of.get(revision_arn), target.task_definition):
                 return dict(deployment)
         return None
 

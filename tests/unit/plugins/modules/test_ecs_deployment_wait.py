@@ -261,3 +261,45 @@ class ModuleWithParams:
 def test_non_positive_limits_are_refused_naming_the_option(option: str, value: int, message: str) -> None:
     with pytest.raises(Refused, match=message):
         module.validate(ModuleWithParams(**{option: value}))  # type: ignore[arg-type]
+
+
+def test_service_deployment_is_matched_through_its_target_service_revision() -> None:
+    """ServiceDeployments name a service revision, not a task definition: the revision is looked up."""
+    ecs = client("ecs")
+    stub = Stubber(ecs)
+    base = "arn:aws:ecs:eu-west-1:123456789012"
+    deployments = {
+        f"{base}:service-deployment/c/wp/new": f"{base}:service-revision/c/wp/2",
+        f"{base}:service-deployment/c/wp/old": f"{base}:service-revision/c/wp/1",
+    }
+    stub.add_response(
+        "list_service_deployments",
+        {"serviceDeployments": [{"serviceDeploymentArn": arn} for arn in deployments]},
+        {"cluster": "c", "service": "wp"},
+    )
+    stub.add_response(
+        "describe_service_deployments",
+        {
+            "serviceDeployments": [
+                {"serviceDeploymentArn": arn, "status": "IN_PROGRESS", "targetServiceRevision": {"arn": revision}}
+                for arn, revision in deployments.items()
+            ]
+        },
+        {"serviceDeploymentArns": list(deployments)},
+    )
+    stub.add_response(
+        "describe_service_revisions",
+        {
+            "serviceRevisions": [
+                {"serviceRevisionArn": f"{base}:service-revision/c/wp/2", "taskDefinition": NEW},
+                {"serviceRevisionArn": f"{base}:service-revision/c/wp/1", "taskDefinition": OLD},
+            ]
+        },
+        {"serviceRevisionArns": list(deployments.values())},
+    )
+    stub.activate()
+    retry = retry_decorator(delay=0.001, max_delay=0.001)
+    poller = module.Poller(RetryingBotoClientWrapper(ecs, retry), None, "c", "wp")
+    found = poller.service_deployment(module.Target(NEW, None))
+    assert found is not None and found["serviceDeploymentArn"].endswith("/new")
+    stub.assert_no_pending_responses()
