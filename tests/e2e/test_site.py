@@ -5,7 +5,9 @@ nothing of ours behind."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +22,28 @@ NAME = "ecspress-e2e"
 PORT = 18080  # not 8080: a user's `make up` site may be running there
 MOTO = "http://127.0.0.1:5100"
 SECRETS = ROOT / ".ecspress" / "local" / "secrets" / NAME
+
+
+ECSPRESS = str(Path(sys.executable).parent / "ecspress")
+OPCACHE_MB = 96  # not the role's default (128): the deploy test changes it
+
+
+def ecspress(*args: str) -> subprocess.CompletedProcess[str]:
+    """The `ecspress` command as a user runs it, from the checkout."""
+    return subprocess.run(
+        [ECSPRESS, *args], cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=1500
+    )
+
+
+@pytest.fixture(scope="module")
+def e2e_inventory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """inventories/local for this test's environment name and port (the CLI takes no -e)."""
+    inventory = tmp_path_factory.mktemp("inventory") / "e2e"
+    shutil.copytree(ROOT / "inventories" / "local", inventory)
+    (inventory / "group_vars" / "all" / "zz-e2e.yml").write_text(
+        f"---\necspress_name: {NAME}\nlocal_run_port: {PORT}\n"
+    )
+    return inventory
 
 
 def aws(service: str) -> object:
@@ -113,19 +137,88 @@ def test_no_secret_in_any_output_at_vvv(site: dict[str, PlaybookResult]) -> None
     assert leaked == []
 
 
+def test_no_secret_in_the_image_layers_history_or_task_definition(site: dict[str, PlaybookResult]) -> None:
+    """`docker save` of the running image (every layer), its history and the task definition: no secret."""
+    secrets = [secret.encode() for secret in secrets_to_look_for()]
+    image = running_image()
+    history = subprocess.run(
+        ["docker", "history", "--no-trunc", image], capture_output=True, check=True, timeout=120
+    ).stdout
+    saved = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
+    assert saved.stdout is not None
+    found: set[bytes] = {secret for secret in secrets if secret in history}
+    tail = b""
+    while chunk := saved.stdout.read(1 << 20):
+        window = tail + chunk
+        found |= {secret for secret in secrets if secret in window}
+        tail = window[-256:]
+    assert saved.wait(timeout=300) == 0
+    ecs = aws("ecs")
+    arn = ecs.describe_services(cluster=NAME, services=[NAME])["services"][0]["taskDefinition"]  # type: ignore[attr-defined]
+    definition = json.dumps(ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"], default=str).encode()  # type: ignore[attr-defined]
+    found |= {secret for secret in secrets if secret in definition}
+    assert [secret[:4].decode() + "…" for secret in found] == []
+
+
 def test_local_secret_files_are_0600(site: dict[str, PlaybookResult]) -> None:
     modes = {path.name: oct(path.stat().st_mode & 0o777) for path in SECRETS.glob("*")}
     assert modes and set(modes.values()) == {"0o600"}, modes
 
 
-def test_teardown_leaves_nothing_of_ours(site: dict[str, PlaybookResult], tmp_path: Path) -> None:
-    """Runs last (file order); the fixture tears down once more afterwards, proving a second teardown works."""
-    down = run_playbook(
-        "playbooks/teardown.yml",
-        extravars={"ecspress_name": NAME, "local_run_port": PORT},
-        private_dir=tmp_path / "down",
+def running_image() -> str:
+    return subprocess.run(
+        ["docker", "inspect", "--format", "{{.Config.Image}}", f"{NAME}-wordpress"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def test_ecspress_deploy_rolls_out_a_changed_opcache_value(
+    site: dict[str, PlaybookResult], e2e_inventory: Path
+) -> None:
+    """A user changes one OPcache value; `ecspress deploy` builds, registers a revision, serves it."""
+    ecs = aws("ecs")
+    before = ecs.describe_services(cluster=NAME, services=[NAME])["services"][0]["taskDefinition"]  # type: ignore[attr-defined]
+    image_before = running_image()
+    (e2e_inventory / "group_vars" / "all" / "zz-opcache.yml").write_text(
+        f"---\nwordpress_image_opcache_memory_consumption: {OPCACHE_MB}\n"
     )
-    assert down.rc == 0, down.failed_tasks
+
+    result = ecspress("deploy", "-i", str(e2e_inventory))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    after = ecs.describe_services(cluster=NAME, services=[NAME])["services"][0]["taskDefinition"]  # type: ignore[attr-defined]
+    assert int(after.rsplit(":", 1)[1]) == int(before.rsplit(":", 1)[1]) + 1
+    definition = ecs.describe_task_definition(taskDefinition=after)["taskDefinition"]  # type: ignore[attr-defined]
+    image = definition["containerDefinitions"][0]["image"]
+    assert "@sha256:" in image and image != image_before and running_image() == image
+    setting = subprocess.run(
+        [
+            "docker",
+            "exec",
+            f"{NAME}-wordpress",
+            "sh",
+            "-c",  # PHP as Apache's SAPI configures it: its conf.d, not the CLI's
+            'PHP_INI_SCAN_DIR="$(ls -d /etc/php/*/apache2/conf.d)" '
+            "php -r 'echo ini_get(\"opcache.memory_consumption\");'",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert setting == str(OPCACHE_MB)
+    page = requests.get(f"http://127.0.0.1:{PORT}/", timeout=10)
+    assert page.status_code == 200 and "ecspress WordPress" in page.text
+    secrets = secrets_to_look_for()
+    assert not [secret for secret in secrets if secret in result.stdout + result.stderr]
+
+
+def test_teardown_leaves_nothing_of_ours(site: dict[str, PlaybookResult], e2e_inventory: Path) -> None:
+    """`ecspress down` runs last (file order); the fixture tears down once more, proving a second teardown works."""
+    down = ecspress("down", "-i", str(e2e_inventory), "--yes", "--keep-stack")
+    assert down.returncode == 0, down.stdout[-3000:] + down.stderr[-3000:]
+    assert "local stack:" not in down.stdout  # --keep-stack: moto and the registry stay for the other tests
     containers = subprocess.run(
         ["docker", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True, check=True
     ).stdout.split()
