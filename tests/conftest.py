@@ -101,6 +101,73 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
     server.process.wait(timeout=10)
 
 
+class FargateService:
+    """One ECS service on the rollout moto, with the network bits Fargate needs."""
+
+    def __init__(self, server: MotoServer, name: str, circuit_breaker: bool = True, step: float = 0.5) -> None:
+        self.ecs, ec2 = server.client("ecs"), server.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
+        self.subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.77.1.0/24")["Subnet"]["SubnetId"]
+        self.step = step
+        self.group = ec2.create_security_group(GroupName=name, Description="t", VpcId=vpc)["GroupId"]
+        self.cluster, self.name, self.circuit_breaker = name, name, circuit_breaker
+        self.ecs.create_cluster(clusterName=name)
+
+    def task_definition(self, image: str, secrets: list[dict[str, str]] | None = None) -> str:
+        return str(
+            self.ecs.register_task_definition(
+                family=self.name,
+                networkMode="awsvpc",
+                requiresCompatibilities=["FARGATE"],
+                cpu="256",
+                memory="512",
+                containerDefinitions=[
+                    {"name": "wordpress", "image": image, "essential": True, "secrets": secrets or []}
+                ],
+            )["taskDefinition"]["taskDefinitionArn"]
+        )
+
+    def create(self, task_definition: str, desired: int = 2) -> None:
+        self.ecs.create_service(
+            cluster=self.cluster,
+            serviceName=self.name,
+            taskDefinition=task_definition,
+            desiredCount=desired,
+            launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {"subnets": [self.subnet], "securityGroups": [self.group]}},
+            deploymentConfiguration={"deploymentCircuitBreaker": {"enable": self.circuit_breaker, "rollback": True}},
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self.ecs.describe_services(cluster=self.cluster, services=[self.name])["services"][0])
+
+    def wait_for(self, predicate: Any, timeout: float = 15) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            described = self.describe()
+            if predicate(described):
+                return described
+            time.sleep(self.step / 2)
+        raise AssertionError(f"service never reached the state; last: {self.describe()['deployments']}")
+
+
+def ansible_playbook_process(playbook: str, extravars: dict[str, Any], **popen: Any) -> subprocess.Popen[str]:
+    """`ansible-playbook -i inventories/local <playbook> -e k=v…` as a process whose output can be read live
+    (for tests that cause a fault at a given task)."""
+    args = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(ROOT / "inventories" / "local"), playbook]
+    for key, value in extravars.items():
+        args += ["-e", f"{key}={value}"]
+    return subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env={**os.environ, **ansible_environment()},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **popen,
+    )
+
+
 LOCAL_REGISTRY = "127.0.0.1:5000"
 LOCAL_REGISTRY_AUTH = ("AWS", "123456789012-auth-token")
 

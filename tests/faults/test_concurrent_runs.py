@@ -57,6 +57,12 @@ def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
+def run(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ECSPRESS, *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout
+    )
+
+
 def test_second_run_refuses_at_once_and_a_crash_releases_the_lock(tmp_path: Path) -> None:
     playbooks, inventory, state = tmp_path / "playbooks", tmp_path / "envs" / "shop", tmp_path / "state"
     playbooks.mkdir()
@@ -74,15 +80,7 @@ def test_second_run_refuses_at_once_and_a_crash_releases_the_lock(tmp_path: Path
         assert first.poll() is None, first.communicate()
 
         began = time.monotonic()
-        second = subprocess.run(
-            [ECSPRESS, "up", "-i", str(inventory / "hosts.yml"), "--limit", "dev"],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        second = run(["up", "-i", str(inventory / "hosts.yml"), "--limit", "dev"], env, timeout=60)
         assert time.monotonic() - began < 15
         assert second.returncode == 2
         assert f"held by pid {first.pid}" in second.stderr, second.stderr
@@ -92,15 +90,7 @@ def test_second_run_refuses_at_once_and_a_crash_releases_the_lock(tmp_path: Path
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(timeout=30)
         (playbooks / "site.yml").write_text(WAITING_SITE.format(seconds=0))
-        third = subprocess.run(
-            [ECSPRESS, "up", "-i", str(inventory), "--limit", "dev"],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        third = run(["up", "-i", str(inventory), "--limit", "dev"], env, timeout=300)
         assert third.returncode == 0, third.stdout + third.stderr
     finally:
         if first.poll() is None:

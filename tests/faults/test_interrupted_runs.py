@@ -12,36 +12,21 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, MotoServer, PlaybookResult, ansible_environment
+from tests.conftest import MotoServer, PlaybookResult, ansible_playbook_process
 
 Runner = Callable[..., PlaybookResult]
-ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 
 
 def run_until(playbook: str, extravars: dict[str, str], marker: str, after: float = 1.0, **popen: Any) -> str:
     """Start ansible-playbook, SIGKILL its whole process group once `marker` is printed; return the output."""
-    args = [ANSIBLE_PLAYBOOK, "-i", str(ROOT / "inventories" / "local"), playbook]
-    for key, value in extravars.items():
-        args += ["-e", f"{key}={value}"]
-    process = subprocess.Popen(
-        args,
-        cwd=ROOT,
-        env={**os.environ, **ansible_environment()},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-        **popen,
-    )
+    process = ansible_playbook_process(playbook, extravars, start_new_session=True, **popen)
     assert process.stdout is not None
     seen: list[str] = []
     try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,10 +20,10 @@ import pytest
 
 from ecspress.local import stack
 from tests.conftest import (
-    ROOT,
+    FargateService,
     MotoServer,
     PlaybookResult,
-    ansible_environment,
+    ansible_playbook_process,
     free_port,
     push_test_manifest,
     start_moto,
@@ -32,7 +31,6 @@ from tests.conftest import (
 
 pytestmark = [pytest.mark.docker, pytest.mark.stack, pytest.mark.slow]
 Runner = Callable[..., PlaybookResult]
-ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 PUSH_TASK = "TASK [ecspress.wordpress.image_pipeline : Push]"
 
 
@@ -73,28 +71,8 @@ def service_on_first_digest(moto: MotoServer, registry: Registry, name: str) -> 
     repository = f"{name}/wordpress"
     moto.client("ecr").create_repository(repositoryName=repository, imageTagMutability="IMMUTABLE")
     image = f"{registry.host}/{repository}@{push_test_manifest(repository, 'first', registry=registry.host)}"
-    ec2, ecs = moto.client("ec2"), moto.client("ecs")
-    vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.77.1.0/24")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(GroupName=name, Description="t", VpcId=vpc)["GroupId"]
-    ecs.create_cluster(clusterName=name)
-    definition = ecs.register_task_definition(
-        family=f"{name}-wordpress",
-        networkMode="awsvpc",
-        requiresCompatibilities=["FARGATE"],
-        cpu="256",
-        memory="512",
-        containerDefinitions=[{"name": "wordpress", "image": image, "essential": True}],
-    )["taskDefinition"]["taskDefinitionArn"]
-    ecs.create_service(
-        cluster=name,
-        serviceName=name,
-        taskDefinition=definition,
-        desiredCount=1,
-        launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}},
-        deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}},
-    )
+    fargate = FargateService(moto, name)
+    fargate.create(fargate.task_definition(image), desired=1)
     return image
 
 
@@ -105,17 +83,7 @@ def image_of_service(moto: MotoServer, name: str) -> str:
 
 
 def deploy_killing_the_registry_at_push(extravars: dict[str, Any], registry: Registry) -> tuple[int, str]:
-    args = [ANSIBLE_PLAYBOOK, "-i", str(ROOT / "inventories" / "local"), "playbooks/deploy.yml"]
-    for key, value in extravars.items():
-        args += ["-e", f"{key}={value}"]
-    process = subprocess.Popen(
-        args,
-        cwd=ROOT,
-        env={**os.environ, **ansible_environment()},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = ansible_playbook_process("playbooks/deploy.yml", extravars)
     assert process.stdout is not None
     lines = []
     for line in process.stdout:

@@ -6,6 +6,11 @@ new revision with only the image replaced; a re-run changes nothing; check mode 
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import MotoServer, PlaybookResult, push_test_manifest, start_moto
+from tests.conftest import ROOT, FargateService, MotoServer, PlaybookResult, push_test_manifest, start_moto
 
 pytestmark = pytest.mark.stack
 REPOSITORY = "ecspress-test/deploy"
@@ -37,37 +42,14 @@ def digests() -> dict[str, str]:
 @pytest.fixture
 def service(moto: MotoServer, digests: dict[str, str], request: pytest.FixtureRequest) -> dict[str, Any]:
     name = f"deploy-{request.node.name[-20:].strip('_[]')}".replace("_", "-")
-    ecs, ec2, ecr = moto.client("ecs"), moto.client("ec2"), moto.client("ecr")
+    ecr = moto.client("ecr")
     if not ecr.describe_repositories()["repositories"]:
         ecr.create_repository(repositoryName=REPOSITORY, imageTagMutability="IMMUTABLE")
-    vpc = ec2.create_vpc(CidrBlock="10.55.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.55.1.0/24")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(GroupName=name, Description="t", VpcId=vpc)["GroupId"]
-    ecs.create_cluster(clusterName=name)
-    first = ecs.register_task_definition(
-        family=name,
-        networkMode="awsvpc",
-        requiresCompatibilities=["FARGATE"],
-        cpu="256",
-        memory="512",
-        containerDefinitions=[
-            {
-                "name": "wordpress",
-                "image": f"{REGISTRY}/{REPOSITORY}@{digests['v1']}",
-                "essential": True,
-                "secrets": [{"name": "WORDPRESS_DB_PASSWORD", "valueFrom": "arn:secret:password::"}],
-            }
-        ],
-    )["taskDefinition"]["taskDefinitionArn"]
-    ecs.create_service(
-        cluster=name,
-        serviceName=name,
-        taskDefinition=first,
-        desiredCount=1,
-        launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}},
-        deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}},
-    )
+    fargate = FargateService(moto, name)
+    secrets = [{"name": "WORDPRESS_DB_PASSWORD", "valueFrom": "arn:secret:password::"}]
+    first = fargate.task_definition(f"{REGISTRY}/{REPOSITORY}@{digests['v1']}", secrets=secrets)
+    fargate.create(first, desired=1)
+    ecs = fargate.ecs
     return {"name": name, "first": first, "ecs": ecs}
 
 
@@ -226,13 +208,15 @@ def test_role_rolls_a_pushed_digest_to_completed(
     assert "state: completed" in result.stdout
 
 
-def test_the_seeds_failure_is_named_and_rolled_back(
+def test_the_seeds_failure_is_named_rolled_back_shown_and_recovered(
     service: dict[str, Any],
     moto: MotoServer,
+    digests: dict[str, str],
     playbook_runner: Callable[..., PlaybookResult],
     tmp_path: Path,
 ) -> None:
-    """Deploy a digest that was never pushed (guard bypassed on purpose): the wait names the cause."""
+    """Deploy a digest that was never pushed (guard bypassed on purpose): the wait names the cause, the
+    circuit breaker brings the previous revision back, `ecspress status` says why, a good deploy recovers."""
     result = deploy_role(
         playbook_runner, tmp_path, moto, service["name"], f"{REGISTRY}/{REPOSITORY}@{MISSING}", verify=False
     )
@@ -240,37 +224,10 @@ def test_the_seeds_failure_is_named_and_rolled_back(
     failure = " ".join(result.failed_tasks)
     assert "CannotPullContainerError" in failure, failure
     assert "stalled" in result.stdout or "rolled back" in failure
-    import time
-
     deadline = time.monotonic() + 15
     while current(service) != service["first"] and time.monotonic() < deadline:
         time.sleep(0.5)
     assert current(service) == service["first"], "the circuit breaker must bring the previous revision back"
-
-
-def test_after_a_failed_rollout_status_names_it_and_a_fixed_deploy_recovers(
-    service: dict[str, Any],
-    moto: MotoServer,
-    digests: dict[str, str],
-    playbook_runner: Callable[..., PlaybookResult],
-    tmp_path: Path,
-) -> None:
-    """The seed's failure, then what an operator does: `ecspress status`, then deploy a good image."""
-    import json
-    import shutil
-    import subprocess
-    import sys
-    import time
-
-    from tests.conftest import ROOT
-
-    failed = deploy_role(
-        playbook_runner, tmp_path, moto, service["name"], f"{REGISTRY}/{REPOSITORY}@{MISSING}", verify=False
-    )
-    assert failed.rc != 0
-    deadline = time.monotonic() + 15
-    while current(service) != service["first"] and time.monotonic() < deadline:
-        time.sleep(0.5)
 
     inventory = tmp_path / "inventory" / "failed"
     shutil.copytree(ROOT / "inventories" / "local", inventory)

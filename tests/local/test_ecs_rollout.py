@@ -6,14 +6,12 @@ with CannotPullContainerError (then circuit-breaker FAILED and a rollback) when 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from ecspress.local import ecs_rollout, stack
-from tests.conftest import MotoServer, push_test_manifest, start_moto
+from tests.conftest import FargateService, MotoServer, push_test_manifest, start_moto
 
 pytestmark = pytest.mark.stack
 STEP = 0.5
@@ -33,59 +31,12 @@ def pushed_digest() -> str:
     return push_test_manifest("ecspress-test/rollout", "v1")
 
 
-class Service:
-    """One ECS service on the rollout moto, with the network bits Fargate needs."""
-
-    def __init__(self, server: MotoServer, name: str, circuit_breaker: bool = True) -> None:
-        self.ecs, ec2 = server.client("ecs"), server.client("ec2")
-        vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
-        self.subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.77.1.0/24")["Subnet"]["SubnetId"]
-        self.group = ec2.create_security_group(GroupName=name, Description="t", VpcId=vpc)["GroupId"]
-        self.cluster, self.name, self.circuit_breaker = name, name, circuit_breaker
-        self.ecs.create_cluster(clusterName=name)
-
-    def task_definition(self, image: str) -> str:
-        return str(
-            self.ecs.register_task_definition(
-                family=self.name,
-                networkMode="awsvpc",
-                requiresCompatibilities=["FARGATE"],
-                cpu="256",
-                memory="512",
-                containerDefinitions=[{"name": "wordpress", "image": image, "essential": True}],
-            )["taskDefinition"]["taskDefinitionArn"]
-        )
-
-    def create(self, task_definition: str, desired: int = 2) -> None:
-        self.ecs.create_service(
-            cluster=self.cluster,
-            serviceName=self.name,
-            taskDefinition=task_definition,
-            desiredCount=desired,
-            launchType="FARGATE",
-            networkConfiguration={"awsvpcConfiguration": {"subnets": [self.subnet], "securityGroups": [self.group]}},
-            deploymentConfiguration={"deploymentCircuitBreaker": {"enable": self.circuit_breaker, "rollback": True}},
-        )
-
-    def describe(self) -> dict[str, Any]:
-        return dict(self.ecs.describe_services(cluster=self.cluster, services=[self.name])["services"][0])
-
-    def wait_for(self, predicate: Any, timeout: float = 15) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            described = self.describe()
-            if predicate(described):
-                return described
-            time.sleep(STEP / 2)
-        raise AssertionError(f"service never reached the state; last: {self.describe()['deployments']}")
-
-
 def registry_image(digest: str) -> str:
     return f"127.0.0.1:{stack.REGISTRY_PORT}/ecspress-test/rollout@{digest}"
 
 
 def test_good_image_completes(rollout_moto: MotoServer, pushed_digest: str) -> None:
-    service = Service(rollout_moto, "good")
+    service = FargateService(rollout_moto, "good")
     service.create(service.task_definition(registry_image(pushed_digest)))
     first = service.describe()["deployments"]
     assert [(d["status"], d["rolloutState"]) for d in first] == [("PRIMARY", "IN_PROGRESS")]
@@ -95,7 +46,7 @@ def test_good_image_completes(rollout_moto: MotoServer, pushed_digest: str) -> N
 
 
 def test_update_starts_a_new_primary_and_drains_the_old(rollout_moto: MotoServer, pushed_digest: str) -> None:
-    service = Service(rollout_moto, "update")
+    service = FargateService(rollout_moto, "update")
     first = service.task_definition(registry_image(pushed_digest))
     service.create(first)
     service.wait_for(lambda s: s["deployments"][0]["rolloutState"] == "COMPLETED")
@@ -109,7 +60,7 @@ def test_update_starts_a_new_primary_and_drains_the_old(rollout_moto: MotoServer
 
 
 def test_missing_image_fails_and_rolls_back(rollout_moto: MotoServer, pushed_digest: str) -> None:
-    service = Service(rollout_moto, "bad")
+    service = FargateService(rollout_moto, "bad")
     good = service.task_definition(registry_image(pushed_digest))
     service.create(good)
     service.wait_for(lambda s: s["deployments"][0]["rolloutState"] == "COMPLETED")
@@ -137,14 +88,14 @@ def test_missing_image_fails_and_rolls_back(rollout_moto: MotoServer, pushed_dig
 
 
 def test_without_circuit_breaker_tasks_keep_failing(rollout_moto: MotoServer) -> None:
-    service = Service(rollout_moto, "loop", circuit_breaker=False)
+    service = FargateService(rollout_moto, "loop", circuit_breaker=False)
     service.create(service.task_definition(registry_image(MISSING)), desired=1)
     looping = service.wait_for(lambda s: s["deployments"][0]["failedTasks"] >= 5)
     assert looping["deployments"][0]["rolloutState"] == "IN_PROGRESS"
 
 
 def test_foreign_registry_cannot_be_reached(rollout_moto: MotoServer) -> None:
-    service = Service(rollout_moto, "foreign")
+    service = FargateService(rollout_moto, "foreign")
     service.create(service.task_definition("registry.example.com/wordpress:latest"), desired=1)
     failing = service.wait_for(lambda s: s["deployments"][0]["failedTasks"] >= 1)
     assert failing["deployments"][0]["rolloutState"] in {"IN_PROGRESS", "FAILED"}
