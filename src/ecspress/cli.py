@@ -10,6 +10,7 @@ import datetime
 import json
 import os
 import re
+import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -130,11 +131,25 @@ class RunResult:
         return self.rc == 0 and self.status == "successful"
 
 
+KEEP_RUNS = 20  # run folders kept in .ecspress/runs/ (ECSPRESS_KEEP_RUNS overrides)
+
+
 def new_run_dir(root: Path, command: str) -> Path:
     stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S.%f")
-    run_dir = settings.state_dir(root) / "runs" / f"{stamp}-{command}"
+    runs = settings.state_dir(root) / "runs"
+    run_dir = runs / f"{stamp}-{command}"
     run_dir.mkdir(parents=True, mode=0o700)
+    prune_runs(runs, keep=int(os.environ.get("ECSPRESS_KEEP_RUNS", KEEP_RUNS)))
     return run_dir
+
+
+def prune_runs(runs: Path, keep: int) -> list[Path]:
+    """Remove all but the `keep` newest run folders (names start with a sortable time stamp)."""
+    folders = sorted((path for path in runs.iterdir() if path.is_dir()), key=lambda path: path.name)
+    removed = folders[: max(len(folders) - max(keep, 1), 0)]
+    for folder in removed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return removed
 
 
 def scrub_command_artifacts(run_dir: Path) -> None:

@@ -95,3 +95,17 @@ def test_inventory_groups_yaml_and_ini(tmp_path: Path) -> None:
     (tmp_path / "more").write_text("[prod]\nb\n[web:children]\nprod\n")
     assert cli.inventory_groups(tmp_path) == {"dev", "prod", "web"}
     assert cli.inventory_groups(project_root() / "inventories" / "local") == {"local"}
+
+
+def test_old_run_folders_are_pruned_to_the_newest(tmp_path: Path) -> None:
+    from ecspress.cli import prune_runs
+
+    for stamp in ("20261101T000000.000000-up", "20261102T000000.000000-deploy", "20261103T000000.000000-status"):
+        (tmp_path / stamp).mkdir()
+    removed = prune_runs(tmp_path, keep=2)
+    assert [path.name for path in removed] == ["20261101T000000.000000-up"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "20261102T000000.000000-deploy",
+        "20261103T000000.000000-status",
+    ]
+    assert prune_runs(tmp_path, keep=0) and len(list(tmp_path.iterdir())) == 1  # the run being made is kept
