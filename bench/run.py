@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import http.client
+import http.server
+import itertools
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +32,31 @@ from tests.conftest import ansible_environment  # noqa: E402
 
 NAME = "ecspress-bench"
 PEER_TAG = "ecspress-bench/peer:latest"
+# 127.0.0.1:8080 belongs to the ecspress-local site (make up); the bench site answers here instead.
+SITE_PORT = 8088
+NOCACHE_PORT = 8089
+MOTO = ("127.0.0.1", 5100)
+WORK = ROOT / "bench/.work"
 Row = dict[str, str]
+
+
+def bench_inventory() -> Path:
+    """inventories/local with the bench's name and port, so `make up INVENTORY=...` also keeps to NAME."""
+    inventory = WORK / "inventory"
+    inventory.mkdir(parents=True, exist_ok=True)
+    group_vars = inventory / "group_vars"
+    if not group_vars.is_symlink():
+        group_vars.symlink_to(ROOT / "inventories/local/group_vars")
+    secrets = ROOT / ".ecspress/local/secrets" / NAME  # where inventories/local would put them
+    (inventory / "hosts.yml").write_text(
+        "---\nlocal:\n  hosts:\n    ecspress-bench:\n"
+        "      ansible_connection: local\n"
+        '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
+        f"      ecspress_name: {NAME}\n"
+        f"      local_run_port: {SITE_PORT}\n"
+        f"      local_run_secrets_dir: {secrets}\n"
+    )
+    return inventory
 
 
 def sh(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -49,13 +78,15 @@ def median_of(repeat: int, action: Callable[[], object], before: Callable[[], ob
     return statistics.median(samples)
 
 
-def playbook(path: str, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = ansible_environment()
+def playbook(
+    path: str, *extra: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = ansible_environment(env)
     env["PATH"] = f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"
     return sh(
         str(ROOT / ".venv/bin/ansible-playbook"),
         "-i",
-        str(ROOT / "inventories/local"),
+        str(bench_inventory()),
         str(ROOT / path),
         "-e",
         f"ecspress_name={NAME}",
@@ -103,15 +134,21 @@ def bench_build(repeat: int) -> list[Row]:
     ]
 
 
+def our_images() -> set[str]:
+    return set(sh("docker", "images", "-q", "--no-trunc", f"127.0.0.1:5000/{NAME}/wordpress").stdout.split())
+
+
 def bench_rebuild(repeat: int) -> list[Row]:
     image_build(force=False)
+    before = our_images()
     ours = median_of(repeat, lambda: image_build(force=False))
+    new_images = len(our_images() - before)
     peer_build(buildkit=False, cache=True)
     peer = median_of(repeat, lambda: peer_build(buildkit=False, cache=True))
     return [
         {
             "figure": "unchanged rebuild (median s)",
-            "ecspress": f"{ours:.1f}",
+            "ecspress": f"{ours:.1f}, {new_images} new image(s)",
             "peer": f"cached build {peer:.2f}",
             "ratio": ratio(ours, peer),
             "target": "≤ 5 s, no new image",
@@ -123,10 +160,17 @@ def image_size(reference: str) -> int:
     return int(json.loads(sh("docker", "image", "inspect", reference).stdout)[0]["Size"])
 
 
+def built_reference(run: subprocess.CompletedProcess[str]) -> str:
+    """repository:tag of the image the pipeline reported ("<repo>@sha256:... (tag wp-..., WordPress ...)")."""
+    found = re.search(r"(\S+)@sha256:[0-9a-f]{64}\s+\(tag ([^,)\s]+)", run.stdout)  # YAML callback wraps
+    if not found:
+        raise OSError("image.yml printed no image reference")
+    repository = found.group(1).split('"')[-1]
+    return f"{repository}:{found.group(2)}"
+
+
 def bench_size(_: int) -> list[Row]:
-    image_build(force=False)
-    ours = sh("docker", "images", "--format", "{{.Repository}}:{{.Tag}}", f"127.0.0.1:5000/{NAME}/wordpress").stdout
-    reference = ours.split()[0]
+    reference = built_reference(image_build(force=False))
     peer_build(buildkit=False, cache=True)
     mine, theirs = image_size(reference), image_size(PEER_TAG)
     return [
@@ -157,37 +201,200 @@ def bench_rollout(_: int) -> list[Row]:
     return rows
 
 
-def moto_requests() -> int:
-    log = ROOT / ".ecspress/local/moto.log"
-    return sum(1 for line in log.read_text(errors="replace").splitlines() if '"POST /' in line or '"GET /' in line)
+class CountingProxy(http.server.ThreadingHTTPServer):
+    """Forwards AWS API calls to moto and counts them. moto on 127.0.0.1:5100 is shared with other runs
+    (and may log elsewhere), so its log cannot say which calls were ours."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Forward)
+        self.times: list[float] = []  # time.time() of each AWS API call (moto-api excluded)
+        self.lock = threading.Lock()
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Forward(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: CountingProxy
+
+    def _forward(self) -> None:
+        start = time.time()
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
+        upstream = http.client.HTTPConnection(*MOTO, timeout=300)
+        upstream.request(self.command, self.path, body=body, headers=headers)
+        answer = upstream.getresponse()
+        data = answer.read()
+        upstream.close()
+        if not self.path.startswith("/moto-api"):
+            with self.server.lock:
+                self.server.times.append(start)
+        self.send_response(answer.status, answer.reason)
+        for key, value in answer.getheaders():
+            if key.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
+                self.send_header(key, value)
+        length_out = answer.getheader("Content-Length", "0") if self.command == "HEAD" else str(len(data))
+        self.send_header("Content-Length", length_out)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _forward
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def changed(run: subprocess.CompletedProcess[str]) -> int:
+    return sum(int(n) for n in re.findall(r"\schanged=(\d+)", run.stdout))
+
+
+STAGES_CALLBACK = '''
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from ansible.plugins.callback import CallbackBase
+
+DOCUMENTATION = """
+name: bench_stages
+type: aggregate
+short_description: task start times and changed results per role, for bench/run.py
+description: [Task start times and changed results per role, for bench/run.py.]
+"""
+
+
+def _role(task):
+    return task._role.get_name(include_role_fqcn=False) if task._role else ""
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "bench_stages"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def _write(self, **item):
+        with open(os.environ["BENCH_STAGES_LOG"], "a") as out:
+            out.write(json.dumps(item) + "\\n")
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._write(t=time.time(), event="task", role=_role(task))
+
+    v2_playbook_on_handler_task_start = v2_playbook_on_task_start
+
+    def v2_runner_on_ok(self, result):
+        self._write(t=time.time(), event="ok", role=_role(result._task), changed=bool(result._result.get("changed")))
+
+    def v2_playbook_on_stats(self, stats):
+        self._write(t=time.time(), event="end", role="")
+'''
+
+
+def stage_breakdown(events: list[dict[str, object]], calls: list[float]) -> dict[str, tuple[float, int, int]]:
+    """Per role: seconds of its tasks, AWS API calls made while they ran, results that changed something.
+    One host, tasks run one after another: a call belongs to the task that started last before it."""
+    starts = [e for e in events if e["event"] in ("task", "end")]
+    out: dict[str, list[float]] = {}
+    for here, following in itertools.pairwise(starts):
+        begin, finish = float(here["t"]), float(following["t"])  # type: ignore[arg-type]
+        entry = out.setdefault(str(here["role"]), [0.0, 0, 0])
+        entry[0] += finish - begin
+        entry[1] += sum(1 for t in calls if begin <= t < finish)
+    for e in events:
+        if e["event"] == "ok" and e.get("changed"):
+            out.setdefault(str(e["role"]), [0.0, 0, 0])[2] += 1
+    return {role: (v[0], int(v[1]), int(v[2])) for role, v in out.items()}
 
 
 def bench_converge(_: int) -> list[Row]:
+    """site.yml's AWS stages after a teardown (first converge), then again (no-op converge), each pass one run.
+    The stages cannot run as separate playbooks: database and service read ecspress_network, a fact the
+    network role sets in the same play. Per stage: time of its tasks, AWS calls while they ran, changed."""
     playbook("playbooks/teardown.yml", check=False)
     stages = ["network", "registry", "database", "service"]
-    first: dict[str, tuple[float, int]] = {}
-    second: dict[str, tuple[float, int]] = {}
-    playbook("site.yml", "--tags", "image")
-    for runs in (first, second):
-        for stage in stages:
-            before = moto_requests()
-            seconds = timed(lambda stage=stage: playbook("site.yml", "--tags", stage))
-            runs[stage] = (seconds, moto_requests() - before)
+    tags = "network,registry,database,image,service"  # service deploys the image's digest: image reuses it
+    plugins = WORK / "callback_plugins"
+    plugins.mkdir(parents=True, exist_ok=True)
+    (plugins / "bench_stages.py").write_text(STAGES_CALLBACK)
+    proxy = CountingProxy()
+    passes: list[tuple[float, int, int, dict[str, tuple[float, int, int]]]] = []
+    try:
+        for number in (1, 2):
+            log = WORK / f"converge-{number}.jsonl"
+            log.unlink(missing_ok=True)
+            before = len(proxy.times)
+            start = time.perf_counter()
+            run = playbook(
+                "site.yml",
+                "--tags",
+                tags,
+                "-e",
+                f"ecspress_aws_endpoint_url={proxy.url}",
+                env={
+                    "ANSIBLE_CALLBACK_PLUGINS": str(plugins),
+                    "ANSIBLE_CALLBACKS_ENABLED": "bench_stages",
+                    "BENCH_STAGES_LOG": str(log),
+                },
+            )
+            seconds = time.perf_counter() - start
+            events = [json.loads(line) for line in log.read_text().splitlines()]
+            calls = proxy.times[before:]
+            passes.append((seconds, len(calls), changed(run), stage_breakdown(events, calls)))
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    (first_s, first_calls, first_changed, first), (second_s, second_calls, second_changed, second) = passes
     rows = []
     for stage in stages:
         rows.append(
             {
                 "figure": f"no-op converge: {stage} (s / API calls)",
-                "ecspress": f"{second[stage][0]:.1f} s / {second[stage][1]}",
-                "peer": f"first {first[stage][0]:.1f} s / {first[stage][1]}",
+                "ecspress": f"{second[stage][0]:.1f} s / {second[stage][1]}, changed={second[stage][2]}",
+                "peer": f"first {first[stage][0]:.1f} s / {first[stage][1]}, changed={first[stage][2]}",
                 "ratio": ratio(second[stage][0], first[stage][0]),
                 "target": "changed=0, ≤ 0.40x",
             }
         )
+    rows.append(
+        {
+            "figure": f"no-op converge: whole run --tags {tags} (s / API calls)",
+            "ecspress": f"{second_s:.1f} s / {second_calls}, changed={second_changed}",
+            "peer": f"first {first_s:.1f} s / {first_calls}, changed={first_changed}",
+            "ratio": ratio(second_s, first_s),
+            "target": "changed=0, ≤ 0.40x",
+        }
+    )
     return rows
 
 
+def home_page(port: int) -> None:
+    """The home page itself (200, not a redirect to the site URL), with the Host header of the site URL."""
+    for _ in range(60):
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", "/", headers={"Host": f"127.0.0.1:{SITE_PORT}"})
+            answer = connection.getresponse()
+            answer.read()
+            if answer.status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise OSError(f"127.0.0.1:{port}/ does not answer 200")
+
+
 def wrk(url_port: int) -> float:
+    # Both containers serve the same site, installed as http://127.0.0.1:SITE_PORT/: any other Host is
+    # answered with a redirect, which would measure redirects, not pages.
     out = sh(
         "wrk",
         "-t2",
@@ -196,11 +403,21 @@ def wrk(url_port: int) -> float:
         "--timeout",
         "5s",
         "-H",
-        f"Host: 127.0.0.1:{url_port}",
+        f"Host: 127.0.0.1:{SITE_PORT}",
         f"http://127.0.0.1:{url_port}/",
     ).stdout
+    # Timeouts only mark slow answers (wrk still counts them as requests); anything else is a failure.
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+)", out)
+    if "Non-2xx or 3xx responses" in out or (errors and any(int(n) for n in errors.groups())):
+        raise OSError(f"wrk on :{url_port}: " + " ".join(out.split()[-12:]))
     line = next(line for line in out.splitlines() if line.startswith("Requests/sec"))
     return float(line.split()[1])
+
+
+PHP_OPCACHE = (
+    "PHP_INI_SCAN_DIR=/etc/php/8.4/apache2/conf.d php -c /etc/php/8.4/apache2/php.ini "
+    "-r 'echo (int) ini_get(\"opcache.enable\");'"
+)
 
 
 def bench_opcache(repeat: int) -> list[Row]:
@@ -224,17 +441,22 @@ def bench_opcache(repeat: int) -> list[Row]:
         "--network",
         f"{NAME}-net",
         "-p",
-        "127.0.0.1:8089:80",
+        f"127.0.0.1:{NOCACHE_PORT}:80",
         "-v",
         f"{off}:/etc/php/8.4/apache2/conf.d/99-opcache-off.ini:ro",
         *env,
         *mounts,
         image,
     )
-    time.sleep(3)
     try:
-        on = statistics.median(wrk(8080) for _ in range(repeat))
-        without = statistics.median(wrk(8089) for _ in range(repeat))
+        home_page(SITE_PORT)
+        home_page(NOCACHE_PORT)
+        enabled = sh("docker", "exec", f"{NAME}-nocache", "sh", "-c", PHP_OPCACHE).stdout.strip()
+        if enabled != "0":
+            raise OSError(f"OPcache still enabled in {NAME}-nocache ({enabled!r})")
+        pairs = [(wrk(SITE_PORT), wrk(NOCACHE_PORT)) for _ in range(repeat)]  # interleaved: same load
+        on = statistics.median(pair[0] for pair in pairs)
+        without = statistics.median(pair[1] for pair in pairs)
     finally:
         sh("docker", "rm", "-f", f"{NAME}-nocache", check=False)
     return [
@@ -249,7 +471,10 @@ def bench_opcache(repeat: int) -> list[Row]:
 
 
 def bench_up(repeat: int) -> list[Row]:
-    seconds = median_of(repeat, lambda: sh("make", "-C", str(ROOT), "up"))
+    # The bench inventory: `make up` as is would converge the ecspress-local site, which is not ours.
+    up = ("make", "-C", str(ROOT), "up", f"INVENTORY={bench_inventory()}")
+    sh(*up)  # warm: the site exists before the timed runs
+    seconds = median_of(repeat, lambda: sh(*up))
     return [
         {
             "figure": "make up, warm machine (median s)",
@@ -285,17 +510,34 @@ def table(rows: list[Row]) -> str:
     )
 
 
+def clean_up() -> None:
+    """Remove what the bench started: its site (local containers, moto resources), then any other NAME-* container."""
+    playbook("playbooks/teardown.yml", check=False)
+    names = sh("docker", "ps", "-aq", "--filter", f"name=^{NAME}-", check=False).stdout.split()
+    if names:
+        sh("docker", "rm", "-f", *names, check=False)
+
+
+def failure(error: Exception) -> str:
+    """The line that says why: Ansible prints its errors on stdout."""
+    output = (getattr(error, "stdout", "") or "") + "\n" + (getattr(error, "stderr", "") or "")
+    reasons = [line for line in output.splitlines() if line.startswith(("[ERROR]", "fatal:", "ERROR", "Error"))]
+    return reasons[-1] if reasons else (getattr(error, "stderr", "") or str(error))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", default=",".join(FIGURES))
+    parser.add_argument("--note", action="append", default=[], help="a line for the notes under the table")
     args = parser.parse_args()
+    load_before = os.getloadavg()
     rows: list[Row] = []
     for name in args.only.split(","):
         try:
             rows += FIGURES[name](args.repeat)
         except (subprocess.CalledProcessError, StopIteration, KeyError, OSError) as error:
-            detail = getattr(error, "stderr", "") or str(error)
+            detail = failure(error)
             rows.append(
                 {
                     "figure": name,
@@ -305,9 +547,17 @@ def main() -> int:
                     "target": "—",
                 }
             )
+    if {"converge", "opcache", "up"} & set(args.only.split(",")):
+        clean_up()
+    load_after = os.getloadavg()
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = f"# ecspress benchmarks\n\n{stamp}, {os.cpu_count()} cores, {versions()}, median of {args.repeat}.\n\n"
     text += table(rows)
+    notes = [
+        f"Load average (1 min) {load_before[0]:.1f} at the start, {load_after[0]:.1f} at the end.",
+        *args.note,
+    ]
+    text += "\nNotes:\n\n" + "".join(f"- {note}\n" for note in notes)
     print(text)
     (ROOT / "bench/results.md").write_text(text)
     return 0
