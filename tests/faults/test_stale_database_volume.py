@@ -1,0 +1,64 @@
+"""A MariaDB data volume that outlived its secrets (new checkout, deleted .ecspress) is refused at once.
+
+Without the check, MariaDB keeps the old password, WordPress answers "Error establishing a database
+connection" and the install wait loops for minutes. The fault is real: a volume of that name made
+by `docker volume create`, without the label that ties it to a set of secrets.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import PlaybookResult
+
+pytestmark = [pytest.mark.docker]
+Runner = Callable[..., PlaybookResult]
+
+
+def docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True, timeout=60).stdout
+
+
+def test_a_volume_without_our_secrets_id_is_refused_before_any_container(
+    playbook_runner: Runner, tmp_path: Path
+) -> None:
+    name = f"ecspress-stale-{uuid.uuid4().hex[:6]}"
+    volume = f"{name}-db-data"
+    docker("volume", "create", volume)
+    try:
+        playbook = tmp_path / "local_run.yml"
+        playbook.write_text(
+            yaml.safe_dump(
+                [
+                    {
+                        "name": "local run",
+                        "hosts": "all",
+                        "gather_facts": False,
+                        "roles": [
+                            {
+                                "role": "ecspress.wordpress.local_run",
+                                "vars": {"local_run_image": f"127.0.0.1:5000/{name}/wordpress@sha256:{'a' * 64}"},
+                            }
+                        ],
+                    }
+                ]
+            )
+        )
+        result = playbook_runner(
+            playbook, extravars={"ecspress_name": name}, env={"ECSPRESS_STATE_DIR": str(tmp_path / "state")}
+        )
+        assert result.rc != 0
+        assert len(result.failed_tasks) == 1, result.failed_tasks
+        message = result.failed_tasks[0]
+        assert message.startswith("The database volume was made with these secrets"), message
+        assert f"docker volume rm {volume}" in message and "Nothing was started" in message
+        assert [c for c in docker("ps", "-a", "--format", "{{.Names}}").split() if c.startswith(name)] == []
+        assert "io.ecspress.secrets-id" not in docker("volume", "inspect", volume)  # left as it was
+    finally:
+        docker("volume", "rm", "-f", volume)
