@@ -17,6 +17,7 @@ author:
   - ecspress maintainers (@ecspress)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ecspress.wordpress.attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -26,13 +27,6 @@ attributes:
     details:
       - Reports the change without making it. A cluster that does not exist yet (created by an earlier task of the
         same check-mode run) is reported as changed.
-  diff_mode:
-    support: full
-  platform:
-    platforms: all
-  idempotent:
-    description: Running the module twice with the same options changes nothing the second time.
-    support: full
 options:
   cluster:
     description: Name or ARN of the cluster.

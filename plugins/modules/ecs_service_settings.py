@@ -21,6 +21,7 @@ author:
   - ecspress maintainers (@ecspress)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ecspress.wordpress.attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -30,13 +31,6 @@ attributes:
     details:
       - A service that does not exist yet (an earlier task of the same check-mode run would create it) is reported as
         unchanged, since its creation already carries these settings.
-  diff_mode:
-    support: full
-  platform:
-    platforms: all
-  idempotent:
-    description: Running the module twice with the same options changes nothing the second time.
-    support: full
 options:
   cluster:
     description: Name or ARN of the cluster.

@@ -19,20 +19,11 @@ author:
   - ecspress maintainers (@ecspress)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ecspress.wordpress.attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags
   - amazon.aws.boto3
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: all
-  idempotent:
-    description: Running the module twice with the same options changes nothing the second time.
-    support: full
 options:
   state:
     description: Whether the access point should exist.
