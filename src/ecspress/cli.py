@@ -190,6 +190,7 @@ class Run:
     verbosity: int = 0
     extravars: dict[str, Any] = field(default_factory=dict)
     progress_out: Any = None
+    check: bool = False  # ansible-playbook --check --diff: report what would change, change nothing
 
     def environment(self) -> dict[str, str]:
         extra = settings.local_stack_environment() if self.inventory.is_local else {}
@@ -211,6 +212,7 @@ def run_playbook(run: Run) -> RunResult:
         extravars=run.extravars,
         envvars=run.environment(),
         verbosity=run.verbosity,
+        cmdline="--check --diff" if run.check else None,
         quiet=True,
         event_handler=progress,
         suppress_env_files=True,
@@ -298,7 +300,11 @@ def cmd_up(args: argparse.Namespace, playbook: str = "site.yml") -> int:
             start_local_stack()
         require_docker_engine()
         run = Run(root, args.command, settings.playbook_path(root, playbook), inventory, args.limit, args.verbose)
-        return report(run_playbook(run))
+        run.check = args.check
+        code = report(run_playbook(run))
+        if args.check and code == EXIT_OK:
+            print("--check: nothing was changed; the counts above are what a real run would change")
+        return code
 
     return _locked(root, inventory, args.limit, _command_line(args), body)
 
@@ -413,7 +419,8 @@ points it at other playbooks with the same file names (site.yml, deploy.yml, sta
 COMMANDS: dict[str, tuple[str, str]] = {
     "up": (
         "create or update the whole site (site.yml)",
-        "examples:\n  ecspress up\n  ecspress up -i inventories/aws --limit prod -v\n\n"
+        "examples:\n  ecspress up\n  ecspress up --check                # what would be created or changed\n"
+        "  ecspress up -i inventories/aws --limit prod -v\n\n"
         "On the local inventory the stand-in stack (dockerd, moto, registry) is started first.",
     ),
     "deploy": (
@@ -475,6 +482,12 @@ def build_parser() -> argparse.ArgumentParser:
         _verbose_option(sub, argparse.SUPPRESS)
         _target_options(sub, with_limit=name != "doctor")
     commands.choices["status"].add_argument("--json", action="store_true", help="print the status as JSON")
+    for name in ("up", "deploy"):
+        commands.choices[name].add_argument(
+            "--check",
+            action="store_true",
+            help="preview: say what a real run would create or change, change nothing (ansible --check --diff)",
+        )
     down = commands.choices["down"]
     down.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     down.add_argument("--i-mean-prod", action="store_true", help="required to tear down --limit prod")

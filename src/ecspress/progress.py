@@ -203,11 +203,16 @@ class Progress:
         self._redraw()
 
     def _keep_debug_message(self, data: Mapping[str, Any], res: Mapping[str, Any]) -> None:
-        """Play-level debug tasks (no role) carry what the user came for: the URL, the outcome."""
-        if data.get("role") or str(data.get("task_action") or "") not in DEBUG_ACTIONS:
+        """Play-level debug tasks (no role) carry what the user came for: the URL, the outcome. A role's debug
+        task that reports a change is a --check preview of what a real run would create: kept, by stage."""
+        if str(data.get("task_action") or "") not in DEBUG_ACTIONS or "censored" in res or not res.get("msg"):
             return
-        if "censored" not in res and res.get("msg"):
+        if not data.get("role"):
             self.messages.append(str(res["msg"]))
+        elif res.get("changed"):
+            msg = res["msg"]
+            text = "; ".join(str(line) for line in msg) if isinstance(msg, list) else str(msg)
+            self.messages.append(f"{stage_of(data)} would create: {text}")
 
     def _stats(self, data: Mapping[str, Any]) -> None:
         for key in ("failures", "dark"):

@@ -146,3 +146,20 @@ def test_tty_redraws_in_place_with_a_spinner() -> None:
     text = out.getvalue()
     assert "\r\x1b[2K" in text
     assert text.rstrip("\n").split("\r\x1b[2K")[-1] == "✔ network     2.0s  ok=1 changed=1"
+
+
+def test_check_mode_previews_of_roles_are_kept_by_stage_other_role_debug_output_is_not() -> None:
+    progress = Progress(io.StringIO(), tty=False, clock=Clock())
+    progress(task_start("What the network stage would create", "network"))
+    preview = {"changed": True, "msg": ["VPC ecspress-dev 10.42.0.0/16", "internet gateway"]}
+    progress(result("runner_on_ok", "What the network stage would create", "network", preview, task_action="debug"))
+    detail = {"changed": False, "msg": "repo@sha256:abc (tag wp-1)"}
+    progress(result("runner_on_ok", "Image by digest", "image_pipeline", detail, task_action="ansible.builtin.debug"))
+    progress(
+        result("runner_on_ok", "Where WordPress answers", None, {"msg": "WordPress: http://x/"}, task_action="debug")
+    )
+    progress.close(run_failed=False)
+    assert progress.messages == [
+        "network would create: VPC ecspress-dev 10.42.0.0/16; internet gateway",
+        "WordPress: http://x/",
+    ]

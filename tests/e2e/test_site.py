@@ -185,6 +185,14 @@ def test_ecspress_deploy_rolls_out_a_changed_opcache_value(
         f"---\nwordpress_image_opcache_memory_consumption: {OPCACHE_MB}\n"
     )
 
+    preview = ecspress("deploy", "--check", "-i", str(e2e_inventory))
+    assert preview.returncode == 0, preview.stdout[-3000:] + preview.stderr[-3000:]
+    assert "→ image would create: 127.0.0.1:5000/" in preview.stdout
+    assert "→ deploy would create: A new task definition revision" in preview.stdout
+    assert "--check: nothing was changed" in preview.stdout
+    assert ecs.describe_services(cluster=NAME, services=[NAME])["services"][0]["taskDefinition"] == before  # type: ignore[attr-defined]
+    assert running_image() == image_before
+
     result = ecspress("deploy", "-i", str(e2e_inventory))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
@@ -212,6 +220,40 @@ def test_ecspress_deploy_rolls_out_a_changed_opcache_value(
     assert page.status_code == 200 and "ecspress WordPress" in page.text
     secrets = secrets_to_look_for()
     assert not [secret for secret in secrets if secret in result.stdout + result.stderr]
+
+
+def test_check_on_a_fresh_environment_previews_every_stage_and_creates_nothing(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """`ecspress up --check` before anything exists: each stage says what it would create; nothing is created."""
+    name = f"{NAME}-check"
+    inventory = tmp_path_factory.mktemp("inventory-check") / "e2e-check"
+    shutil.copytree(ROOT / "inventories" / "local", inventory)
+    (inventory / "group_vars" / "all" / "zz-e2e.yml").write_text(
+        f"---\necspress_name: {name}\nlocal_run_port: {PORT + 1}\n"
+    )
+
+    result = ecspress("up", "--check", "-i", str(inventory))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for stage, words in [
+        ("network", f"VPC {name} 10.42.0.0/16"),
+        ("registry", f"ECR repository {name}/wordpress"),
+        ("database", f"DB subnet group {name}"),
+        ("image", f"127.0.0.1:5000/{name}/wordpress:wp-"),
+        ("service", f"ECS cluster {name}"),
+        ("deploy", "A new task definition revision"),
+        ("local", f"{name}-wordpress from the new image"),
+    ]:
+        assert f"→ {stage} would create: " in result.stdout and words in result.stdout, (stage, result.stdout)
+    ec2, ecr = aws("ec2"), aws("ecr")
+    assert ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [name]}])["Vpcs"] == []  # type: ignore[attr-defined]
+    repositories = ecr.describe_repositories()["repositories"]  # type: ignore[attr-defined]
+    assert [r for r in repositories if r["repositoryName"].startswith(name)] == []
+    containers = subprocess.run(
+        ["docker", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert [c for c in containers if c.startswith(name)] == []
+    assert not (ROOT / ".ecspress" / "local" / "secrets" / name).exists()
 
 
 def test_teardown_leaves_nothing_of_ours(site: dict[str, PlaybookResult], e2e_inventory: Path) -> None:
