@@ -3,8 +3,9 @@
 Network stage: killed as it starts the subnets, the NAT gateways or the security groups; the
 re-run ends with one VPC, its four subnets, one internet gateway, one NAT gateway (the local
 inventory's shared mode) and the four chained groups, and a third run changes nothing.
-Image stage: killed while Ansible configures the builder container; the re-run builds, smoke
-tests and pushes, and leaves no builder or smoke-test container behind.
+Image stage: killed while Ansible configures the builder container, then again while the smoke
+test waits for WordPress; the last run builds, smoke tests and pushes, and leaves no builder or
+smoke-test container and no smoke-test secrets folder behind.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -101,6 +103,10 @@ def containers_named(prefix: str) -> list[str]:
     return [name for name in names if name.startswith(prefix)]
 
 
+def smoke_secret_folders(name: str) -> list[Path]:
+    return sorted(Path(os.environ.get("TMPDIR", "/tmp")).glob(f"{name}-builder-smoke-*"))
+
+
 @pytest.mark.docker
 @pytest.mark.stack
 @pytest.mark.slow
@@ -110,11 +116,17 @@ def test_image_build_killed_then_rerun_builds_and_leaves_nothing(playbook_runner
     run_until("playbooks/image.yml", extravars, "TASK [ecspress.wordpress.wordpress_image : ", after=3)
     assert containers_named(f"{name}-builder"), "the kill should have left the builder behind"
 
+    smoke_waits = "TASK [ecspress.wordpress.image_pipeline : The health endpoint"
+    run_until("playbooks/image.yml", extravars, smoke_waits, after=0)
+    assert containers_named(f"{name}-builder-smoke"), "the kill should have left the smoke test behind"
+    assert smoke_secret_folders(name), "the kill should have left the smoke-test secrets folder behind"
+
     rerun = playbook_runner("playbooks/image.yml", extravars=extravars)
     assert rerun.rc == 0, rerun.failed_tasks
     assert "Start the builder" in " ".join(rerun.changed_tasks)
     assert "Push" in " ".join(rerun.changed_tasks)
     assert containers_named(name) == []
+    assert smoke_secret_folders(name) == []
     repository = f"{name}/wordpress"
     down = playbook_runner(
         "playbooks/teardown.yml", extravars={**extravars, "registry_repository_name": repository}, tags="registry"
