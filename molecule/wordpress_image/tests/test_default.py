@@ -57,6 +57,7 @@ echo json_encode([
     'https' => $_SERVER['HTTPS'] ?? null,
     'remote_addr' => $_SERVER['REMOTE_ADDR'],
     'opcache_enabled' => $opcache !== false && $opcache['opcache_enabled'],
+    'jit_on' => $opcache !== false && ($opcache['jit']['on'] ?? false),
     'validate_timestamps' => ini_get('opcache.validate_timestamps'),
     'expose_php' => ini_get('expose_php'),
     'extensions' => array_map('strtolower', get_loaded_extensions()),
@@ -176,6 +177,7 @@ def test_php_settings_file(host: Host) -> None:
         "opcache.enable = 1",
         "opcache.validate_timestamps = 0",
         "opcache.max_accelerated_files = 10000",
+        "opcache.jit = tracing",
         "expose_php = Off",
     ):
         assert line in ini.content_string
@@ -320,6 +322,7 @@ def test_php_sees_the_container_environment(apache: Host) -> None:
     assert seen["https"] == "on"
     assert seen["remote_addr"] == CLIENT_ADDRESS
     assert seen["opcache_enabled"] is True
+    assert seen["jit_on"] is True  # opcache.jit = tracing: the JIT really compiles under mod_php
     assert seen["validate_timestamps"] == "0"
     assert seen["expose_php"] == ""
     for extension in ("mysqli", "gd", "xml", "mbstring", "curl", "zip", "intl", "zend opcache"):
