@@ -96,9 +96,9 @@ def playbook(
     )
 
 
-def image_build(force: bool) -> subprocess.CompletedProcess[str]:
+def image_build(force: bool, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     extra = ["-e", "image_pipeline_smoke_test=false"] + (["-e", "image_pipeline_force_build=true"] if force else [])
-    return playbook("playbooks/image.yml", *extra)
+    return playbook("playbooks/image.yml", *extra, env=env)
 
 
 def peer_build(buildkit: bool, cache: bool) -> None:
@@ -112,24 +112,45 @@ def ratio(ours: float, peer: float) -> str:
     return f"{ours / peer:.2f}x" if peer else "n/a"
 
 
+def cold_build() -> tuple[float, float]:
+    """(seconds from starting the builder to the commit and the builder's removal, seconds of the whole run).
+    The first is what `docker build` does; the whole run adds preflight, registry, login and the push."""
+    log, env = stage_log("build")
+    start = time.perf_counter()
+    image_build(force=True, env=env)
+    whole = time.perf_counter() - start
+    started = {str(e["name"]): float(e["t"]) for e in read_log(log) if e["event"] == "task"}
+    return started["Push"] - started["Start the builder"], whole
+
+
 def bench_build(repeat: int) -> list[Row]:
-    ours = median_of(repeat, lambda: image_build(force=True))
+    samples = [cold_build() for _ in range(repeat)]
+    ours = statistics.median(sample[0] for sample in samples)
+    whole = statistics.median(sample[1] for sample in samples)
     legacy = median_of(repeat, lambda: peer_build(buildkit=False, cache=False))
     kit = median_of(repeat, lambda: peer_build(buildkit=True, cache=False))
+    figure = "image build, cold: builder container + Ansible + commit (median s)"
     return [
         {
-            "figure": "image build, cold (median s)",
+            "figure": figure,
             "ecspress": f"{ours:.1f}",
             "peer": f"legacy {legacy:.1f}",
             "ratio": ratio(ours, legacy),
             "target": "≤ 1.25x",
         },
         {
-            "figure": "image build, cold (median s)",
+            "figure": figure,
             "ecspress": f"{ours:.1f}",
             "peer": f"BuildKit {kit:.1f}",
             "ratio": ratio(ours, kit),
             "target": "≤ 1.5x",
+        },
+        {
+            "figure": "image.yml cold, whole run: + preflight, registry, login, push (median s)",
+            "ecspress": f"{whole:.1f}",
+            "peer": f"legacy {legacy:.1f} (no push)",
+            "ratio": ratio(whole, legacy),
+            "target": "reported",
         },
     ]
 
@@ -287,7 +308,7 @@ class CallbackModule(CallbackBase):
             out.write(json.dumps(item) + "\\n")
 
     def v2_playbook_on_task_start(self, task, is_conditional):
-        self._write(t=time.time(), event="task", role=_role(task))
+        self._write(t=time.time(), event="task", role=_role(task), name=task.name)
 
     v2_playbook_on_handler_task_start = v2_playbook_on_task_start
 
@@ -297,6 +318,25 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_stats(self, stats):
         self._write(t=time.time(), event="end", role="")
 '''
+
+
+def stage_log(name: str) -> tuple[Path, dict[str, str]]:
+    """A fresh log for the bench_stages callback, and the environment that makes ansible-playbook write it."""
+    plugins = WORK / "callback_plugins"
+    plugins.mkdir(parents=True, exist_ok=True)
+    (plugins / "bench_stages.py").write_text(STAGES_CALLBACK)
+    log = WORK / f"{name}.jsonl"
+    log.unlink(missing_ok=True)
+    env = {
+        "ANSIBLE_CALLBACK_PLUGINS": str(plugins),
+        "ANSIBLE_CALLBACKS_ENABLED": "bench_stages",
+        "BENCH_STAGES_LOG": str(log),
+    }
+    return log, env
+
+
+def read_log(log: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in log.read_text().splitlines()]
 
 
 def stage_breakdown(events: list[dict[str, object]], calls: list[float]) -> dict[str, tuple[float, int, int]]:
@@ -322,15 +362,11 @@ def bench_converge(_: int) -> list[Row]:
     playbook("playbooks/teardown.yml", check=False)
     stages = ["network", "registry", "database", "service"]
     tags = "network,registry,database,image,service"  # service deploys the image's digest: image reuses it
-    plugins = WORK / "callback_plugins"
-    plugins.mkdir(parents=True, exist_ok=True)
-    (plugins / "bench_stages.py").write_text(STAGES_CALLBACK)
     proxy = CountingProxy()
     passes: list[tuple[float, int, int, dict[str, tuple[float, int, int]]]] = []
     try:
         for number in (1, 2):
-            log = WORK / f"converge-{number}.jsonl"
-            log.unlink(missing_ok=True)
+            log, env = stage_log(f"converge-{number}")
             before = len(proxy.times)
             start = time.perf_counter()
             run = playbook(
@@ -339,14 +375,10 @@ def bench_converge(_: int) -> list[Row]:
                 tags,
                 "-e",
                 f"ecspress_aws_endpoint_url={proxy.url}",
-                env={
-                    "ANSIBLE_CALLBACK_PLUGINS": str(plugins),
-                    "ANSIBLE_CALLBACKS_ENABLED": "bench_stages",
-                    "BENCH_STAGES_LOG": str(log),
-                },
+                env=env,
             )
             seconds = time.perf_counter() - start
-            events = [json.loads(line) for line in log.read_text().splitlines()]
+            events = read_log(log)
             calls = proxy.times[before:]
             passes.append((seconds, len(calls), changed(run), stage_breakdown(events, calls)))
     finally:
