@@ -486,6 +486,7 @@ def bench_opcache(repeat: int) -> list[Row]:
         enabled = sh("docker", "exec", f"{NAME}-nocache", "sh", "-c", PHP_OPCACHE).stdout.strip()
         if enabled != "0":
             raise OSError(f"OPcache still enabled in {NAME}-nocache ({enabled!r})")
+        wrk(SITE_PORT), wrk(NOCACHE_PORT)  # warm-up, not counted: OPcache filled, JIT traces compiled
         pairs = [(wrk(SITE_PORT), wrk(NOCACHE_PORT)) for _ in range(repeat)]  # interleaved: same load
         on = statistics.median(pair[0] for pair in pairs)
         without = statistics.median(pair[1] for pair in pairs)

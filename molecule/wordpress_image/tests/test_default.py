@@ -177,7 +177,7 @@ def test_php_settings_file(host: Host) -> None:
         "opcache.enable = 1",
         "opcache.validate_timestamps = 0",
         "opcache.max_accelerated_files = 10000",
-        "opcache.jit = tracing",
+        "opcache.jit = disable",
         "expose_php = Off",
     ):
         assert line in ini.content_string
@@ -322,7 +322,7 @@ def test_php_sees_the_container_environment(apache: Host) -> None:
     assert seen["https"] == "on"
     assert seen["remote_addr"] == CLIENT_ADDRESS
     assert seen["opcache_enabled"] is True
-    assert seen["jit_on"] is True  # opcache.jit = tracing: the JIT really compiles under mod_php
+    assert seen["jit_on"] is False  # opcache.jit = disable, the role's default
     assert seen["validate_timestamps"] == "0"
     assert seen["expose_php"] == ""
     for extension in ("mysqli", "gd", "xml", "mbstring", "curl", "zip", "intl", "zend opcache"):
