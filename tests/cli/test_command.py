@@ -52,6 +52,13 @@ def test_help_with_examples(command: list[str]) -> None:
     assert "examples:" in result.stdout
 
 
+@pytest.mark.parametrize("command", ["up", "deploy"])
+def test_up_and_deploy_offer_a_check_preview(command: str) -> None:
+    result = ecspress(command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "--check" in result.stdout and "change nothing" in " ".join(result.stdout.split())
+
+
 def test_failing_run_names_task_host_and_message_and_exits_1() -> None:
     result = ecspress("up", "-i", FIXTURE, env=fixtures())
     assert result.returncode == 1, result.stdout + result.stderr
