@@ -299,8 +299,8 @@ def cmd_up(args: argparse.Namespace, playbook: str = "site.yml") -> int:
         if inventory.is_local:
             start_local_stack()
         require_docker_engine()
-        run = Run(root, args.command, settings.playbook_path(root, playbook), inventory, args.limit, args.verbose)
-        run.check = args.check
+        playbook_path = settings.playbook_path(root, playbook)
+        run = Run(root, args.command, playbook_path, inventory, args.limit, args.verbose, check=args.check)
         code = report(run_playbook(run))
         if args.check and code == EXIT_OK:
             print("--check: nothing was changed; the counts above are what a real run would change")
