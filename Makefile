@@ -63,8 +63,8 @@ lint: venv ## ansible-lint (production), yamllint, ruff, mypy
 unit: venv ## fast tests only (no Docker, no stack)
 	$(BIN)/pytest tests/unit -q $(PYTEST_ARGS)
 
-test: stack lint ## everything: lint, unit, local stack, roles against moto, image, molecule
-	$(BIN)/pytest tests -q $(PYTEST_ARGS)
+test: stack lint ## everything: lint, unit, local stack, roles against moto, image, molecule (prints the 25 slowest)
+	$(BIN)/pytest tests -q --durations=25 $(PYTEST_ARGS)
 
 down: venv ## tear down the site, then stop what the local stack started
 	-$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/teardown.yml
