@@ -1,4 +1,4 @@
-"""moto's server mode with ecspress's compatibility fixes and local rollout model applied.
+"""moto's server mode with ecspress's compatibility fixes, AWS request rules and local rollout model applied.
 
 Run as ``python -m ecspress.local.motoserver --port 5100``. The local stack starts it; tests
 start their own on a free port.
@@ -17,11 +17,13 @@ os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
-from ecspress.local import ecr_bridge, ecs_rollout, moto_compat
+from ecspress.local import aws_rules, ecr_bridge, ecs_rollout, moto_compat
 
 
 def serve(host: str, port: int) -> None:
     applied = moto_compat.apply_all()
+    # AWS's own request checks that moto lacks: refuse locally what AWS refuses (see aws_rules).
+    applied += aws_rules.apply_all()
     applied.append(ecs_rollout.install())
     applied.append(ecr_bridge.install())
     app = DomainDispatcherApplication(create_backend_app)
