@@ -15,12 +15,14 @@ The decision knows the outcomes AWS's own `services_stable` waiter does not:
                   ResourceInitializationError, exit code N, ELB health checks, OutOfMemory),
                   N times: ECS would loop (the circuit breaker may never fire: failedTasks can
                   stay 0 while tasks keep stopping), we stop and say why;
-* ``superseded``  a newer deployment replaced ours mid-wait;
+* ``superseded``  a newer deployment replaced ours mid-wait (or ours never became visible within the
+                  grace period ECS's eventual consistency needs);
 * ``not_found`` / ``inactive`` the service does not exist or was deleted.
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -41,7 +43,8 @@ FAILURE_STATES = FINAL_STATES - {COMPLETED}
 _FAILURE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("CannotPullContainerError", re.compile(r"CannotPullContainer", re.I)),
     ("ResourceInitializationError", re.compile(r"ResourceInitializationError", re.I)),
-    ("OutOfMemory", re.compile(r"OutOfMemory|out of memory|OOM", re.I)),
+    # Word boundaries: "OutOfMemoryError", "out of memory", "OOMKilled", never the "oom" of "room" or "zoom".
+    ("OutOfMemory", re.compile(r"\bOutOfMemory|\bout of memory\b|\bOOM(?:Killed)?\b", re.I)),
     ("ELB health checks failed", re.compile(r"ELB health checks|health checks? failed|failed ELB", re.I)),
     ("container health check failed", re.compile(r"failed container health checks", re.I)),
     ("CannotStartContainerError", re.compile(r"CannotStartContainer", re.I)),
@@ -49,6 +52,7 @@ _FAILURE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("TaskFailedToStart", re.compile(r"TaskFailedToStart", re.I)),
 )
 _ROLLBACK_EVENT = re.compile(r"rolling back to deployment (?P<deployment>\S+?)\.?$")
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)  # noqa: UP017 (py<3.11 targets)
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,60 @@ def family_revision(task_definition: str | None) -> str:
 
 def same_task_definition(left: str | None, right: str | None) -> bool:
     return bool(left) and bool(right) and family_revision(left) == family_revision(right)
+
+
+def created_at(record: dict[str, Any]) -> datetime.datetime:
+    """A deployment's (or ServiceDeployment's) createdAt; the epoch when it has none."""
+    value = record.get("createdAt")
+    return value if isinstance(value, datetime.datetime) else _EPOCH
+
+
+def newest_first(records: list[dict[str, Any]], since: datetime.datetime | None = None) -> list[dict[str, Any]]:
+    """The records created at or after ``since`` (all of them without one), newest first.
+
+    ListServiceDeployments documents no order for its answer
+    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListServiceDeployments.html),
+    so the order is ours: createdAt descending, the API's order kept between equal times.
+    """
+    fresh = [record for record in records if since is None or created_at(record) >= since]
+    return sorted(fresh, key=created_at, reverse=True)
+
+
+def our_deployment(
+    deployments: list[dict[str, Any]], target: Target, since: datetime.datetime | None = None
+) -> dict[str, Any] | None:
+    """Among DescribeServices' deployments, the newest one the target names.
+
+    Those created at or after ``since`` (the wait's start) come first: an older deployment of the same
+    task definition (an earlier attempt, rolled back and still draining) is not ours.
+    """
+    matching = [deployment for deployment in deployments if target.matches(deployment)]
+    ranked = newest_first(matching, since) or newest_first(matching)
+    return ranked[0] if ranked else None
+
+
+def target_revision_arn(service_deployment: dict[str, Any]) -> str:
+    """The service revision a ServiceDeployment deploys (ListServiceDeployments or DescribeServiceDeployments)."""
+    described = (service_deployment.get("targetServiceRevision") or {}).get("arn")
+    return str(described or service_deployment.get("targetServiceRevisionArn") or "")
+
+
+def our_service_deployment(
+    service_deployments: list[dict[str, Any]],
+    task_definition_of: dict[str, str],
+    task_definition: str | None,
+    since: datetime.datetime | None,
+) -> dict[str, Any] | None:
+    """Our ServiceDeployment: the newest created at or after ``since`` whose target revision runs ``task_definition``.
+
+    ``task_definition_of`` maps service revision ARNs to task definitions (DescribeServiceRevisions).
+    Older ServiceDeployments are history: a ROLLBACK_SUCCESSFUL of an earlier deploy of the same revision
+    is not ours. None: ours is not visible (yet); the caller decides from DescribeServices.
+    """
+    for service_deployment in newest_first(service_deployments, since):
+        if same_task_definition(task_definition_of.get(target_revision_arn(service_deployment)), task_definition):
+            return service_deployment
+    return None
 
 
 def classify_task(task: dict[str, Any]) -> TaskFailure:
@@ -206,12 +264,17 @@ def decide(
     service_deployment: dict[str, Any] | None = None,
     fail_on_stalled_after: int = 3,
     events_since: Any = None,
+    visibility_grace: bool = False,
 ) -> Decision:
     """The state of our rollout, from one poll's answers.
 
     ``stopped_tasks`` are STOPPED tasks of the service (any deployment; only ours count);
     ``target_health`` the target group's TargetHealthDescriptions (None: not behind a load balancer);
-    ``service_deployment`` the ServiceDeployment of our deployment when the API offers it.
+    ``service_deployment`` the ServiceDeployment of our deployment when the API offers it;
+    ``events_since`` when the wait started: older events are not shown, older deployments of the
+    target's task definition are not ours while a newer one is there;
+    ``visibility_grace`` true while a deployment that is not visible yet still counts as in progress
+    (ECS's read APIs are eventually consistent right after UpdateService).
     """
     if not service:
         return Decision(NOT_FOUND, "the service does not exist")
@@ -221,7 +284,7 @@ def decide(
         return Decision(INACTIVE, f"service {name} is INACTIVE (deleted)", events=events)
     deployments = service.get("deployments") or []
     primary = next((d for d in deployments if d.get("status") == "PRIMARY"), deployments[0] if deployments else {})
-    ours = next((d for d in deployments if target.matches(d)), None)
+    ours = our_deployment(deployments, target, events_since)
     if not target.task_definition and not target.deployment_id:
         ours = primary
     failures = [
@@ -240,7 +303,7 @@ def decide(
         return Decision(mapped[0], _with_cause(mapped[1], failures), *context)
 
     if ours is None:
-        return _lost(service, target, context)
+        return _lost(service, target, context, visibility_grace)
     if ours.get("rolloutState") == "FAILED":
         rolled_back = ours.get("status") != "PRIMARY" and not target.matches(primary)
         reason = str(ours.get("rolloutStateReason") or "rollout FAILED")
@@ -260,13 +323,15 @@ def decide(
     return _progress(service, ours, target_health, context)
 
 
-def _lost(service: dict[str, Any], target: Target, context: Evidence) -> Decision:
-    """Our deployment is not among the service's deployments any more (or never was)."""
+def _lost(service: dict[str, Any], target: Target, context: Evidence, visibility_grace: bool) -> Decision:
+    """Our deployment is not among the service's deployments any more (or not yet, or never was)."""
     events = context.events
     rollback = next((m for m in events if _ROLLBACK_EVENT.search(m)), None)
     wanted = target.deployment_id or family_revision(target.task_definition)
     if rollback:
         return Decision(ROLLED_BACK, f"{wanted} was rolled back: {rollback}", *context)
+    if visibility_grace:
+        return Decision(IN_PROGRESS, f"deployment {wanted} is not visible yet (ECS is eventually consistent)", *context)
     if not same_task_definition(service.get("taskDefinition"), target.task_definition) and target.task_definition:
         reason = f"the service runs {family_revision(service.get('taskDefinition'))}, not {wanted}"
         return Decision(SUPERSEDED, reason, *context)

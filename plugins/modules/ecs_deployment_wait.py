@@ -20,8 +20,16 @@ description:
     replacing this one, and a service that does not exist or is INACTIVE.
   - Behind a load balancer, C(running == desired) is not enough; the targets in the service's
     target groups must be C(healthy) before the rollout counts as completed.
-  - Uses ECS's ServiceDeployments API when the endpoint offers it and falls back to the
-    deployments of C(describe_services) when it does not (older regions, moto).
+  - Uses ECS's ServiceDeployments API (C(ListServiceDeployments), all pages, then
+    C(DescribeServiceRevisions) and C(DescribeServiceDeployments)) when the endpoint offers it. Only
+    service deployments created at or after the wait started (with I(deployment_id), at or after that
+    deployment was created) count, newest first. An older one of the same task definition, for example
+    a C(ROLLBACK_SUCCESSFUL) from an earlier deploy of the same revision, is history, not this rollout.
+  - When the ServiceDeployments API answers C(UnsupportedFeatureException), an unknown operation or
+    C(AccessDeniedException), the module warns once and decides from the deployments of C(describe_services).
+  - ECS's read APIs are eventually consistent, so right after C(UpdateService) the new deployment may not be
+    visible yet. For the first 60 seconds of the wait such a deployment counts as in progress, not as
+    superseded.
 author:
   - ecspress maintainers (@ecspress)
 options:
@@ -39,16 +47,28 @@ options:
       - Without it (and without I(deployment_id)) the current PRIMARY deployment is waited for.
     type: str
   deployment_id:
-    description: The ECS deployment id (C(ecs-svc/...)) to wait for.
+    description:
+      - The ECS deployment id (C(ecs-svc/...)) to wait for, as C(UpdateService) returned it
+        (M(ecspress.wordpress.ecs_deploy) returns it as I(deployment_id)).
+      - More precise than I(task_definition) when the same revision was deployed before.
     type: str
   timeout:
     description: Seconds to wait at most. Must be greater than 0.
     type: int
     default: 900
   poll_interval:
-    description: Seconds between two polls. Must be greater than 0.
+    description:
+      - Seconds between the first two polls. Must be greater than 0.
+      - Without I(max_poll_interval) every interval is this long.
     type: int
     default: 10
+  max_poll_interval:
+    description:
+      - Longest interval between two polls, in seconds. When set, the interval grows by half after
+        every poll, from I(poll_interval) up to this (an adaptive backoff for long rollouts).
+      - Must be at least I(poll_interval).
+    type: int
+    version_added: 0.1.0
   fail_on_stalled_after:
     description:
       - How many stopped tasks of the deployment with the same failure end the wait as C(stalled).
@@ -82,9 +102,10 @@ EXAMPLES = r"""
   ecspress.wordpress.ecs_deployment_wait:
     cluster: ecspress-prod
     service: ecspress-prod
-    task_definition: "{{ deploy.task_definition_arn }}"
+    deployment_id: "{{ deploy.deployment_id }}"
     timeout: 900
-    poll_interval: 10
+    poll_interval: 5
+    max_poll_interval: 30
     fail_on_stalled_after: 3
 
 - name: Report the current rollout state without waiting
@@ -169,28 +190,41 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.ecspress.wordpress.plugins.module_utils._retries import retry_decorator
 from ansible_collections.ecspress.wordpress.plugins.module_utils._rollout import (
     Decision,
     Target,
+    created_at,
     decide,
+    newest_first,
+    our_deployment,
+    our_service_deployment,
     recent_stopped_tasks,
-    same_task_definition,
+    target_revision_arn,
     timeout_reason,
 )
 
-SERVICE_DEPLOYMENTS_UNAVAILABLE = (
+# Error codes of the ServiceDeployments API that mean "not here": fall back to describe_services.
+# UnsupportedFeatureException: a region (or endpoint) without the feature; AccessDeniedException: a
+# policy without ecs:ListServiceDeployments / DescribeServiceDeployments / DescribeServiceRevisions
+# (the module warns, naming it); the others: an endpoint that does not know the operation.
+SERVICE_DEPLOYMENTS_UNAVAILABLE = [
+    "UnsupportedFeatureException",
+    "AccessDeniedException",
     "UnknownOperationException",
     "InvalidAction",
     "NotImplemented",
-    "InternalFailure",
-    "InternalError",
-    "AccessDeniedException",
-    "404",
-    "500",
-    "501",
-)
+]
+# HTTP statuses of an endpoint that does not route the operation at all.
+SERVICE_DEPLOYMENTS_UNROUTED = (404, 501)
+# Clock skew allowed between ECS's createdAt and this host's clock (and ecs_deploy's call before the wait).
+CLOCK_SKEW = datetime.timedelta(seconds=5)
+# Seconds during which a deployment that is not visible yet counts as in progress (eventual consistency).
+VISIBILITY_GRACE = 60.0
+# ListServiceDeployments pages read at most per poll (100 service deployments each).
+MAX_PAGES = 10
 
 
 class Poller:
@@ -199,6 +233,7 @@ class Poller:
     def __init__(self, ecs: Any, elbv2: Any, cluster: str, service: str) -> None:
         self.ecs, self.elbv2, self.cluster, self.service = ecs, elbv2, cluster, service
         self.service_deployments_available = True
+        self.unavailable = ""  # why the ServiceDeployments API is not used, once it is not
         self.last_stopped: list[dict[str, Any]] = []  # the latest poll's stopped tasks, for the result
 
     def describe_service(self) -> dict[str, Any] | None:
@@ -227,67 +262,99 @@ class Poller:
             health.extend(answer.get("TargetHealthDescriptions", []))
         return health
 
-    def service_deployment(self, target: Target) -> dict[str, Any] | None:
-        """Our ServiceDeployment, when the endpoint has the API; None otherwise (and not asked again)."""
-        if not self.service_deployments_available:
+    def list_service_deployments(self, since: datetime.datetime) -> list[dict[str, Any]]:
+        """Every page of ListServiceDeployments created after ``since`` (ECS filters, we filter again)."""
+        request: dict[str, Any] = {
+            "cluster": self.cluster,
+            "service": self.service,
+            "createdAt": {"after": since},
+            "maxResults": 100,
+        }
+        found: list[dict[str, Any]] = []
+        for _ in range(MAX_PAGES):
+            page = self.ecs.list_service_deployments(aws_retry=True, **request)
+            found.extend(page.get("serviceDeployments") or [])
+            if not page.get("nextToken"):
+                break
+            request["nextToken"] = page["nextToken"]
+        return newest_first(found, since)
+
+    def service_deployment(self, task_definition: str | None, since: datetime.datetime) -> dict[str, Any] | None:
+        """Our ServiceDeployment (the newest since ``since`` deploying ``task_definition``), if visible.
+
+        None when it is not visible (yet), and when the endpoint has no ServiceDeployments API (then
+        it is not asked again; ``unavailable`` says why).
+        """
+        if not self.service_deployments_available or not task_definition:
             return None
         try:
-            listed = self.ecs.list_service_deployments(cluster=self.cluster, service=self.service, aws_retry=True)
-            arns = [d["serviceDeploymentArn"] for d in listed.get("serviceDeployments", [])][:20]
-            if not arns:
+            briefs = self.list_service_deployments(since)
+            revisions = list(dict.fromkeys(target_revision_arn(b) for b in briefs if target_revision_arn(b)))[:20]
+            if not revisions:
                 return None
-            described = self.ecs.describe_service_deployments(serviceDeploymentArns=arns, aws_retry=True)
-        except (botocore.exceptions.ClientError, botocore.exceptions.OperationNotPageableError) as error:
-            code = str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
-            status = str(getattr(error, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
-            if code in SERVICE_DEPLOYMENTS_UNAVAILABLE or status in SERVICE_DEPLOYMENTS_UNAVAILABLE:
-                self.service_deployments_available = False
+            answer = self.ecs.describe_service_revisions(serviceRevisionArns=revisions, aws_retry=True)
+            task_definition_of = {
+                str(revision.get("serviceRevisionArn")): str(revision.get("taskDefinition") or "")
+                for revision in answer.get("serviceRevisions") or []
+            }
+            brief = our_service_deployment(briefs, task_definition_of, task_definition, since)
+            if brief is None:
+                return None
+            arn = str(brief["serviceDeploymentArn"])
+            described = self.ecs.describe_service_deployments(serviceDeploymentArns=[arn], aws_retry=True)
+        except is_boto3_error_code(SERVICE_DEPLOYMENTS_UNAVAILABLE) as error:
+            self._unavailable(str(error.response["Error"]["Code"]))
+            return None
+        except botocore.exceptions.ClientError as error:  # pylint: disable=duplicate-except
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status in SERVICE_DEPLOYMENTS_UNROUTED:
+                self._unavailable(f"HTTP {status}")
                 return None
             raise
         except AttributeError:  # a botocore without the API
-            self.service_deployments_available = False
+            self._unavailable("this botocore has no ListServiceDeployments")
             return None
-        deployments = list(described.get("serviceDeployments", []))
-        if target.deployment_id:
-            for deployment in deployments:
-                if target.deployment_id in str(deployment.get("serviceDeploymentArn")):
-                    return dict(deployment)
-        if not target.task_definition:
-            return None
-        # A service deployment names its target *service revision*; the revision names the task definition.
-        revision_arns = [
-            str((d.get("targetServiceRevision") or {}).get("arn"))
-            for d in deployments
-            if d.get("targetServiceRevision")
-        ]
-        if not revision_arns:
-            return None
-        revisions = self.ecs.describe_service_revisions(serviceRevisionArns=revision_arns[:20], aws_retry=True)
-        task_definition_of = {
-            str(revision.get("serviceRevisionArn")): str(revision.get("taskDefinition", ""))
-            for revision in revisions.get("serviceRevisions", [])
-        }
-        for deployment in deployments:
-            revision_arn = str((deployment.get("targetServiceRevision") or {}).get("arn"))
-            if same_task_definition(task_definition_of.get(revision_arn), target.task_definition):
-                return dict(deployment)
-        return None
+        return dict(next(iter(described.get("serviceDeployments") or []), brief))
+
+    def _unavailable(self, why: str) -> None:
+        self.service_deployments_available = False
+        self.unavailable = why
 
 
-def poll_once(poller: Poller, target: Target, params: dict[str, Any], since: datetime.datetime) -> Decision:
+def poll_once(
+    poller: Poller,
+    target: Target,
+    params: dict[str, Any],
+    since: datetime.datetime,
+    visibility_grace: bool = False,
+) -> Decision:
     service = poller.describe_service()
     if not service or service.get("status") == "INACTIVE":
         return decide(service, target)
     health = poller.target_health(service) if params["target_group_health"] else None
+    ours = our_deployment(service.get("deployments") or [], target, since)
+    deployed_since = since
+    if target.deployment_id and ours:  # the deployment UpdateService started: its own createdAt bounds history
+        deployed_since = created_at(ours) - CLOCK_SKEW
+    task_definition = target.task_definition or (ours or {}).get("taskDefinition")
     return decide(
         service,
         target,
         stopped_tasks=poller.stopped_tasks(),
         target_health=health,
-        service_deployment=poller.service_deployment(target),
+        service_deployment=poller.service_deployment(task_definition, deployed_since)
+        if target.task_definition or target.deployment_id
+        else None,
         fail_on_stalled_after=params["fail_on_stalled_after"],
         events_since=since,
+        visibility_grace=visibility_grace,
     )
+
+
+def next_interval(interval: float, params: dict[str, Any]) -> float:
+    """The adaptive backoff: the interval grows by half up to max_poll_interval (fixed without one)."""
+    longest = params.get("max_poll_interval")
+    return float(min(interval * 1.5, longest)) if longest else float(interval)
 
 
 def wait(
@@ -299,18 +366,20 @@ def wait(
 ) -> tuple[Decision, int, float, list[str], bool]:
     """Poll until a final state or the timeout; returns (decision, polls, seconds, events seen, timed out)."""
     target = Target(params.get("task_definition"), params.get("deployment_id"))
-    since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=5)  # noqa: UP017 (py<3.11 targets)
-    start, polls, seen = clock(), 0, []
+    since = datetime.datetime.now(datetime.timezone.utc) - CLOCK_SKEW  # noqa: UP017 (py<3.11 targets)
+    seen: list[str] = []
+    start, polls, interval = clock(), 0, float(params["poll_interval"])
     while True:
-        decision = poll_once(poller, target, params, since)
+        decision = poll_once(poller, target, params, since, visibility_grace=clock() - start < VISIBILITY_GRACE)
         polls += 1
         seen = list(dict.fromkeys([*decision.events, *seen]))
         elapsed = clock() - start
         if decision.final or check_mode:
             return decision, polls, elapsed, seen, False
-        if elapsed + params["poll_interval"] > params["timeout"]:
+        if elapsed + interval > params["timeout"]:
             return decision, polls, elapsed, seen, True
-        sleep(params["poll_interval"])
+        sleep(interval)
+        interval = next_interval(interval, params)
 
 
 def result_of(
@@ -358,6 +427,11 @@ def validate(module: AnsibleAWSModule) -> None:
             module.fail_json(msg=f"{option} must be greater than 0, got {module.params[option]}")
     if module.params["fail_on_stalled_after"] < 1:
         module.fail_json(msg=f"fail_on_stalled_after must be at least 1, got {module.params['fail_on_stalled_after']}")
+    longest = module.params.get("max_poll_interval")
+    if longest is not None and longest < module.params["poll_interval"]:
+        module.fail_json(
+            msg=f"max_poll_interval must be at least poll_interval ({module.params['poll_interval']}), got {longest}"
+        )
 
 
 def main() -> None:
@@ -369,6 +443,7 @@ def main() -> None:
             "deployment_id": {"type": "str"},
             "timeout": {"type": "int", "default": 900},
             "poll_interval": {"type": "int", "default": 10},
+            "max_poll_interval": {"type": "int"},
             "fail_on_stalled_after": {"type": "int", "default": 3},
             "target_group_health": {"type": "bool", "default": True},
         },
@@ -387,6 +462,12 @@ def main() -> None:
         decision, polls, seconds, events, timed_out = wait(poller, module.params, module.check_mode)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         module.fail_json_aws(error, msg=f"cannot read the rollout of {module.params['service']}")
+    if poller.unavailable:
+        module.warn(
+            f"ECS ServiceDeployments API not usable ({poller.unavailable}): decided from describe_services alone. "
+            "Grant ecs:ListServiceDeployments, ecs:DescribeServiceDeployments and ecs:DescribeServiceRevisions "
+            "where the region offers them."
+        )
     result = result_of(decision, polls, seconds, events, timed_out, poller.last_stopped)
     if not module.check_mode and (timed_out or decision.failed):
         module.fail_json(msg=result["reason"], **result)

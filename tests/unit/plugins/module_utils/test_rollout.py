@@ -242,12 +242,25 @@ def test_deployment_id_target() -> None:
 
 @pytest.mark.parametrize(
     ("status", "state"),
-    [("ROLLBACK_SUCCESSFUL", ROLLED_BACK), ("ROLLBACK_FAILED", FAILED), ("STOPPED", FAILED), ("IN_PROGRESS", None)],
+    [
+        ("ROLLBACK_SUCCESSFUL", ROLLED_BACK),
+        ("ROLLBACK_IN_PROGRESS", ROLLED_BACK),
+        ("ROLLBACK_FAILED", FAILED),
+        ("STOPPED", FAILED),
+        ("STOP_REQUESTED", FAILED),
+        ("IN_PROGRESS", None),
+        ("SUCCESSFUL", None),
+        ("PENDING", None),
+    ],
 )
 def test_service_deployments_api_status(status: str, state: str | None) -> None:
     answer = service(deployment(NEW, running=1))
     decision = decide(answer, TARGET, service_deployment={"status": status, "statusReason": "circuit breaker"})
     assert decision.state == (state or IN_PROGRESS)
+    if state:
+        assert decision.reason == f"ECS service deployment {status}: circuit breaker"
+    else:
+        assert decision.reason == "1/2 running, 1 pending; ECS deployment ecs-svc/7 in_progress."
 
 
 def test_timeout_message_carries_the_last_events() -> None:
@@ -286,3 +299,100 @@ def test_recent_stopped_tasks_are_newest_first_of_any_task_definition() -> None:
     ]
     assert recent_stopped_tasks([old, pull], limit=1)[0]["task_arn"].endswith("/new")
     assert recent_stopped_tasks([]) == []
+
+
+@pytest.mark.parametrize(
+    ("reason", "kind"),
+    [
+        ("OutOfMemoryError: Container killed due to memory usage", "OutOfMemory"),
+        ("Essential container in task exited: out of memory", "OutOfMemory"),
+        ("OOMKilled", "OutOfMemory"),
+        ("container wordpress: OOM", "OutOfMemory"),
+        ("no room left for the upload directory", "task stopped"),
+        ("zoom plugin: Essential container in task exited", "task stopped"),
+        ("OOMPA loompa", "task stopped"),
+    ],
+)
+def test_the_out_of_memory_pattern_matches_whole_words(reason: str, kind: str) -> None:
+    """'room' or 'zoom' hold "oom" but are no OutOfMemory."""
+    assert classify_task(stopped(NEW, reason, stop_code="EssentialContainerExited")).kind == kind
+
+
+def test_autoscaling_stops_are_not_a_stall() -> None:
+    """A scale-in stops tasks of our deployment with 'Scaling activity initiated by': not a failure."""
+    reason = "Scaling activity initiated by (deployment ecs-svc/7)"
+    tasks = [stopped(NEW, reason, stop_code="ServiceSchedulerInitiated", n=i) for i in range(3)]
+    decision = decide(service(deployment(NEW, running=1)), TARGET, stopped_tasks=tasks)
+    assert decision.state == IN_PROGRESS and decision.failures == ()
+    other = [stopped(NEW, "Task stopped by user", stop_code="UserInitiated", n=i) for i in range(3)]
+    assert decide(service(deployment(NEW, running=1)), TARGET, stopped_tasks=other).state == STALLED
+
+
+def test_exit_codes_of_non_essential_containers_do_not_count() -> None:
+    sidecar_failed = {
+        **stopped(NEW, "Essential container in task exited", stop_code="EssentialContainerExited"),
+        "containers": [
+            {"name": "log-router", "essential": False, "exitCode": 1},
+            {"name": "wordpress", "essential": True, "exitCode": 0},
+        ],
+    }
+    failure = classify_task(sidecar_failed)
+    assert (failure.kind, failure.exit_codes) == ("task stopped", ())
+    essential_by_default = {**sidecar_failed, "containers": [{"name": "wordpress", "exitCode": 137}]}
+    failure = classify_task(essential_by_default)
+    assert (failure.kind, failure.exit_codes, failure.signature) == (
+        "essential container exited",
+        (137,),
+        "essential container exited (exit 137)",
+    )
+
+
+def test_an_older_deployment_of_the_same_task_definition_is_not_ours() -> None:
+    """An earlier attempt at wp:7 (rolled back, still draining) beside the new one: the new one is ours."""
+    from datetime import timedelta
+
+    old_attempt = {**deployment(NEW, "ACTIVE", "FAILED", ident="ecs-svc/1"), "createdAt": T0 - timedelta(hours=1)}
+    new_attempt = {**deployment(NEW, running=1, ident="ecs-svc/2"), "createdAt": T0 + timedelta(seconds=3)}
+    answer = service(old_attempt, new_attempt)
+    decision = decide(answer, TARGET, events_since=T0)
+    assert decision.state == IN_PROGRESS and decision.ours["id"] == "ecs-svc/2"
+    # Without a fresh one, the newest of the older ones is ours (nothing was deployed since the wait started).
+    answer = service({**new_attempt, "createdAt": T0 - timedelta(minutes=1)}, old_attempt)
+    assert decide(answer, TARGET, events_since=T0).ours["id"] == "ecs-svc/2"
+
+
+def test_not_visible_yet_is_in_progress_during_the_grace_period_only() -> None:
+    answer = service(deployment(OLD, rollout="COMPLETED", running=2))
+    waiting = decide(answer, Target(deployment_id="ecs-svc/new"), visibility_grace=True)
+    assert waiting.state == IN_PROGRESS
+    assert waiting.reason == "deployment ecs-svc/new is not visible yet (ECS is eventually consistent)"
+    assert decide(answer, Target(deployment_id="ecs-svc/new")).state == SUPERSEDED
+    rolled = service(deployment(OLD, rollout="COMPLETED", running=2), events=["rolling back to deployment ecs-svc/6."])
+    assert decide(rolled, TARGET, visibility_grace=True).state == ROLLED_BACK
+
+
+def test_service_deployments_newest_first_since_the_wait_started() -> None:
+    from datetime import timedelta
+
+    from ansible_collections.ecspress.wordpress.plugins.module_utils._rollout import (
+        created_at,
+        newest_first,
+        our_service_deployment,
+        target_revision_arn,
+    )
+
+    old = {"serviceDeploymentArn": "old", "targetServiceRevisionArn": "r1", "createdAt": T0 - timedelta(hours=1)}
+    mid = {"serviceDeploymentArn": "mid", "targetServiceRevision": {"arn": "r2"}, "createdAt": T0}
+    new = {"serviceDeploymentArn": "new", "targetServiceRevisionArn": "r3", "createdAt": T0 + timedelta(seconds=1)}
+    undated = {"serviceDeploymentArn": "undated"}
+    assert created_at(undated) == datetime(1970, 1, 1, tzinfo=UTC) and created_at(mid) == T0
+    assert [d["serviceDeploymentArn"] for d in newest_first([old, new, mid])] == ["new", "mid", "old"]
+    assert [d["serviceDeploymentArn"] for d in newest_first([old, mid, new], T0)] == ["new", "mid"]
+    assert [d["serviceDeploymentArn"] for d in newest_first([undated, old])] == ["old", "undated"]
+    assert newest_first([undated], T0) == []
+    assert [target_revision_arn(d) for d in (old, mid, undated)] == ["r1", "r2", ""]
+    runs = {"r1": NEW, "r2": NEW, "r3": OLD}
+    assert our_service_deployment([old, mid, new], runs, NEW, None) is mid
+    assert our_service_deployment([old, new], runs, NEW, T0) is None  # the old one is history
+    assert our_service_deployment([old, mid, new], runs, OLD, T0) is new
+    assert our_service_deployment([old, mid], runs, None, None) is None
