@@ -110,7 +110,7 @@ def test_start_is_idempotent_and_stop_stops_only_what_it_started(tmp_path: Path)
     assert first.returncode == 0, first.stderr
     state = stack.load_state(tmp_path / "local")
     ours = {name: c.pid for name, c in state.items() if c.started_by_us and c.pid}
-    assert set(ours) == {"moto", "registry"}, first.stdout
+    assert set(ours) == {"moto", "registry", "registry-gate"}, first.stdout
     assert not state["dockerd"].started_by_us  # the engine of `make test` runs already: not ours
     assert "started" in first.stdout
 

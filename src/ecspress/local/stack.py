@@ -220,9 +220,18 @@ def moto_answers(endpoint: str) -> bool:
     return response.status_code == 200 and b"GetCallerIdentityResult" in response.content
 
 
+def answers_soon(check: Callable[[], bool], seconds: float = 20) -> bool:
+    """A process of ours that is alive but busy (a loaded machine) is given time before it is judged."""
+    try:
+        wait_until(check, seconds, "an answer")
+    except StackError:
+        return False
+    return True
+
+
 def ensure_moto(directory: Path, previous: Component | None, port: int = MOTO_PORT) -> Component:
     endpoint = f"http://127.0.0.1:{port}"
-    if previous and previous.started_by_us and pid_alive(previous.pid) and moto_answers(endpoint):
+    if previous and previous.started_by_us and pid_alive(previous.pid) and answers_soon(lambda: moto_answers(endpoint)):
         return previous
     if port_open(port):
         if moto_answers(endpoint):
@@ -277,19 +286,27 @@ def registry_answers(endpoint: str) -> bool:
     return response.status_code == 200
 
 
+def free_local_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def ensure_registry(directory: Path, previous: Component | None, port: int = REGISTRY_PORT) -> Component:
-    endpoint = f"http://127.0.0.1:{port}"
-    if previous and previous.started_by_us and pid_alive(previous.pid) and registry_answers(endpoint):
-        return previous
-    if port_open(port):
-        if registry_answers(endpoint):
-            return Component("registry", endpoint=endpoint, detail={"note": "already running, not started by us"})
-        raise StackError(f"127.0.0.1:{port} is taken by something that is not our registry; free the port")
+    """docker-registry on an internal port; pushes reach it through the gate on `port` (see ensure_registry_gate)."""
+    if previous and previous.started_by_us and pid_alive(previous.pid):
+        if previous.endpoint != f"http://127.0.0.1:{port}" and answers_soon(
+            lambda: registry_answers(previous.endpoint)
+        ):
+            return previous
+        stop_pid(int(previous.pid or 0))  # an older stack served the public port itself: the gate takes it
     binary = shutil.which("docker-registry")
     if binary is None:
         raise StackError("docker-registry is not installed: run `apt-get install docker-registry`")
+    internal = free_local_port()
+    endpoint = f"http://127.0.0.1:{internal}"
     log = directory / "registry.log"
-    pid = spawn([binary, "serve", str(registry_config(directory, port))], log)
+    pid = spawn([binary, "serve", str(registry_config(directory, internal))], log)
     wait_until(lambda: registry_answers(endpoint), 30, f"registry (log: {log})")
     return Component(
         "registry",
@@ -298,6 +315,28 @@ def ensure_registry(directory: Path, previous: Component | None, port: int = REG
         endpoint=endpoint,
         log=str(log),
         detail={"user": REGISTRY_USER, "data": str(directory / "registry-data")},
+    )
+
+
+def ensure_registry_gate(
+    directory: Path, previous: Component | None, upstream: str, port: int = REGISTRY_PORT, moto_port: int = MOTO_PORT
+) -> Component:
+    """ECR's tag immutability in front of the registry (ecspress.local.registry_gate), on the public port."""
+    endpoint = f"http://127.0.0.1:{port}"
+    if previous and previous.started_by_us and pid_alive(previous.pid):
+        if previous.detail.get("upstream") == upstream and answers_soon(lambda: registry_answers(endpoint)):
+            return previous
+        stop_pid(int(previous.pid or 0))
+    if port_open(port):
+        if registry_answers(endpoint):
+            return Component("registry-gate", endpoint=endpoint, detail={"note": "already running, not started by us"})
+        raise StackError(f"127.0.0.1:{port} is taken by something that is not our registry; free the port")
+    log = directory / "registry-gate.log"
+    argv = [sys.executable, "-m", "ecspress.local.registry_gate", "--port", str(port), "--upstream", upstream]
+    pid = spawn([*argv, "--ecr-endpoint", f"http://127.0.0.1:{moto_port}"], log)
+    wait_until(lambda: registry_answers(endpoint), 30, f"registry gate (log: {log})")
+    return Component(
+        "registry-gate", pid=pid, started_by_us=True, endpoint=endpoint, log=str(log), detail={"upstream": upstream}
     )
 
 
@@ -446,6 +485,7 @@ def start(
         ("dockerd", lambda prev: ensure_dockerd(directory, prev)),
         ("moto", lambda prev: ensure_moto(directory, prev)),
         ("registry", lambda prev: ensure_registry(directory, prev)),
+        ("registry-gate", lambda prev: ensure_registry_gate(directory, prev, state["registry"].endpoint)),
         ("base-image", lambda prev: ensure_base_image(directory, base_image, rebuild_base, say)),
     ]
     for name, ensure in steps:
@@ -472,7 +512,7 @@ def describe(component: Component, fresh: bool) -> str:
 def stop(say: Callable[[str], None] = print) -> None:
     directory = state_dir()
     state = load_state(directory)
-    for name in ("registry", "moto", "dockerd"):
+    for name in ("registry-gate", "registry", "moto", "dockerd"):
         component = state.get(name)
         if component and component.started_by_us and pid_alive(component.pid):
             say(f"  stopping {name} (pid {component.pid})")
