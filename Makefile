@@ -27,7 +27,7 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv stack up test lint unit down stop-stack bench clean
+.PHONY: help venv stack up test lint unit mutation down stop-stack bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -62,6 +62,18 @@ lint: venv ## ansible-lint (production), yamllint, ruff, mypy
 
 unit: venv ## fast tests only (no Docker, no stack)
 	$(BIN)/pytest tests/unit -q $(PYTEST_ARGS)
+
+mutation: venv ## mutation score of the pure code against the unit tests (mutmut, about 4 minutes)
+	rm -rf mutants && mkdir mutants
+	$(BIN)/mutmut run --max-children 2 >mutants/run.log 2>&1 || { tail -n 40 mutants/run.log; exit 1; }
+	@$(BIN)/python -c 'import json, pathlib; \
+		rows = [(str(meta)[8:-5], list(json.loads(meta.read_text())["exit_code_by_key"].values())) \
+			for meta in sorted(pathlib.Path("mutants").rglob("*.py.meta"))]; \
+		rows.append(("all (timeouts count as killed)", [code for _, codes in rows for code in codes])); \
+		killed = lambda codes: sum(code in (1, 3, 24, -24, 36, 152, 255) for code in codes); \
+		[print(f"  {name:<42} {killed(codes):4d}/{len(codes):<4d} killed {100 * killed(codes) / len(codes):5.1f} %") \
+			for name, codes in rows]'
+	@echo "  survivors: $(BIN)/mutmut results; one of them: $(BIN)/mutmut show <name>"
 
 test: stack lint ## everything: lint, unit, local stack, roles against moto, image, molecule (prints the 25 slowest)
 	$(BIN)/pytest tests -q --durations=25 $(PYTEST_ARGS)
