@@ -292,10 +292,10 @@ def free_local_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def ensure_registry(directory: Path, previous: Component | None, port: int = REGISTRY_PORT) -> Component:
-    """docker-registry on an internal port; pushes reach it through the gate on `port` (see ensure_registry_gate)."""
+def ensure_registry(directory: Path, previous: Component | None, port: int | None = None) -> Component:
+    """docker-registry on `port`, or on a free internal port behind the gate (see ensure_registry_gate)."""
     if previous and previous.started_by_us and pid_alive(previous.pid):
-        if previous.endpoint != f"http://127.0.0.1:{port}" and answers_soon(
+        if previous.endpoint != f"http://127.0.0.1:{REGISTRY_PORT}" and answers_soon(
             lambda: registry_answers(previous.endpoint)
         ):
             return previous
@@ -303,7 +303,7 @@ def ensure_registry(directory: Path, previous: Component | None, port: int = REG
     binary = shutil.which("docker-registry")
     if binary is None:
         raise StackError("docker-registry is not installed: run `apt-get install docker-registry`")
-    internal = free_local_port()
+    internal = port or free_local_port()
     endpoint = f"http://127.0.0.1:{internal}"
     log = directory / "registry.log"
     pid = spawn([binary, "serve", str(registry_config(directory, internal))], log)
