@@ -20,7 +20,8 @@ description:
     When the newest revision of the family already is the wanted definition (for example after
     a rollback), that revision is reused instead of registering an identical one.
   - This module does not wait for the rollout; use M(ecspress.wordpress.ecs_deployment_wait)
-    with the returned I(task_definition_arn).
+    with the returned I(deployment_id) (the deployment C(UpdateService) started), or with
+    I(task_definition_arn) when nothing was deployed.
 author:
   - ecspress maintainers (@ecspress)
 options:
@@ -86,8 +87,9 @@ EXAMPLES = r"""
   ecspress.wordpress.ecs_deployment_wait:
     cluster: ecspress-prod
     service: ecspress-prod-wordpress
-    task_definition: "{{ deploy.task_definition_arn }}"
+    deployment_id: "{{ deploy.deployment_id }}"
     timeout: 900
+  when: deploy.deployment_id | length > 0
 """
 
 RETURN = r"""
@@ -110,6 +112,13 @@ previous_image:
   description: The container's image before.
   returned: always
   type: str
+deployment_id:
+  description:
+    - The id (C(ecs-svc/...)) of the deployment C(UpdateService) started, as its answer names it.
+    - Empty when the service was not updated (nothing to deploy, or check mode).
+  returned: always
+  type: str
+  sample: ecs-svc/1485800978477494678
 registered:
   description: Whether a new task definition revision was (or would be) registered.
   returned: always
@@ -130,6 +139,7 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.ecspress.wordpress.plugins.module_utils._retries import retry_decorator
+from ansible_collections.ecspress.wordpress.plugins.module_utils._rollout import same_task_definition
 from ansible_collections.ecspress.wordpress.plugins.module_utils._task_definition import (
     ImageReferenceError,
     container_named,
@@ -177,6 +187,16 @@ def newest_revision(ecs: Any, family: str) -> dict[str, Any] | None:
         return None
 
 
+def started_deployment(service: dict[str, Any], task_definition_arn: str) -> str:
+    """The id of the PRIMARY deployment of ``task_definition_arn`` in UpdateService's answer ("" if none)."""
+    for deployment in service.get("deployments") or []:
+        if deployment.get("status") == "PRIMARY" and same_task_definition(
+            deployment.get("taskDefinition"), task_definition_arn
+        ):
+            return str(deployment.get("id") or "")
+    return ""
+
+
 def deploy(module: AnsibleAWSModule, ecs: Any, ecr: Any) -> dict[str, Any]:
     params = module.params
     try:
@@ -192,6 +212,7 @@ def deploy(module: AnsibleAWSModule, ecs: Any, ecr: Any) -> dict[str, Any]:
         "previous_task_definition_arn": current["taskDefinitionArn"],
         "image": params["image"],
         "previous_image": previous_image,
+        "deployment_id": "",
         "registered": False,
         "service_updated": False,
     }
@@ -223,7 +244,10 @@ def deploy(module: AnsibleAWSModule, ecs: Any, ecr: Any) -> dict[str, Any]:
         arn = newest["taskDefinitionArn"]
     else:
         arn = ecs.register_task_definition(aws_retry=True, **wanted)["taskDefinition"]["taskDefinitionArn"]
-    ecs.update_service(cluster=params["cluster"], service=params["service"], taskDefinition=arn, aws_retry=True)
+    updated = ecs.update_service(
+        cluster=params["cluster"], service=params["service"], taskDefinition=arn, aws_retry=True
+    )
+    result["deployment_id"] = started_deployment(updated.get("service") or {}, arn)
     result["task_definition_arn"] = arn
     result["diff"]["after"]["task_definition"] = arn
     return result
