@@ -64,14 +64,18 @@ def network_plan(
     vpc_cidr: str, azs: list[str], public: list[str] | None = None, private: list[str] | None = None
 ) -> dict[str, Any]:
     problems: list[str] = []
-    if len(set(azs or [])) < 2:
-        problems.append(f"network_azs: at least 2 distinct availability zones are needed, got {list(azs or [])}")
+    zones = list(azs or [])
+    if len(set(zones)) < 2:
+        problems.append(f"network_azs: at least 2 distinct availability zones are needed, got {zones}")
+    repeated = sorted({az for az in zones if zones.count(az) > 1})
+    if repeated:
+        problems.append(f"network_azs: each availability zone once (one subnet per tier each); repeated: {repeated}")
     vpc = _networks([str(vpc_cidr)], "network_vpc_cidr", problems)
     if not vpc:
         return {"public": [], "private": [], "subnets": [], "problems": problems}
     if not 16 <= vpc[0].prefixlen <= 24:
         problems.append(f"network_vpc_cidr: {vpc_cidr} must be between /16 and /24 (AWS VPC limits, room for subnets)")
-    count = len(azs or [])
+    count = len(zones)
     if not public or not private:
         size = max(vpc[0].prefixlen + 4, 24) if vpc[0].prefixlen > 20 else 24
         carved = list(vpc[0].subnets(new_prefix=size)) if size <= 28 else []
@@ -96,7 +100,7 @@ def network_plan(
     subnets_by_tier = [
         {"az": az, "cidr": cidr, "tier": tier}
         for tier, cidrs in (("public", public), ("private", private))
-        for az, cidr in zip(azs, cidrs, strict=False)
+        for az, cidr in zip(zones, cidrs, strict=False)
     ]
     return {"public": list(public), "private": list(private), "subnets": subnets_by_tier, "problems": problems}
 
