@@ -171,3 +171,112 @@ def test_filters_are_registered() -> None:
         "ecs_task_definition_changes",
         "ecr_repository_arn",
     }
+
+
+# --- exact change lists (mutation testing: make mutation) -----------------------------------------------------------
+
+WP = "containerDefinitions[wordpress]"
+
+
+@pytest.mark.parametrize(
+    ("key", "index", "change"),
+    [
+        ("environment", 1, f"{WP}.environment (length 2 -> 1)"),
+        ("secrets", 0, f"{WP}.secrets (length 1 -> 0)"),
+        ("portMappings", 0, f"{WP}.portMappings (length 1 -> 0)"),
+        ("mountPoints", 0, f"{WP}.mountPoints (length 1 -> 0)"),
+    ],
+)
+def test_a_removed_list_item_is_a_change(key: str, index: int, change: str) -> None:
+    """An env var, secret, port or mount point taken out of the wanted definition is still in the running one."""
+    wanted = wanted_definition()
+    del wanted["containerDefinitions"][0][key][index]
+    assert ecs_task_definition_changes(wanted, described(wanted_definition())) == [change]
+
+
+def test_a_removed_item_is_a_change_in_the_snake_case_answer_too() -> None:
+    wanted = wanted_definition()
+    del wanted["containerDefinitions"][0]["secrets"][0]
+    actual = camel_dict_to_snake_dict(described(wanted_definition()))
+    assert ecs_task_definition_changes(wanted, actual) == ["container_definitions[wordpress].secrets (length 1 -> 0)"]
+
+
+def test_a_replaced_item_names_the_missing_one() -> None:
+    wanted = wanted_definition()
+    wanted["containerDefinitions"][0]["environment"][1] = {"name": "C", "value": "2"}
+    wanted["containerDefinitions"][0]["portMappings"][0]["containerPort"] = 8080
+    assert ecs_task_definition_changes(wanted, described(wanted_definition())) == [
+        f"{WP}.portMappings[8080] (missing)",
+        f"{WP}.environment[C] (missing)",
+    ]
+
+
+def test_every_difference_is_listed_with_its_full_path() -> None:
+    wanted = wanted_definition()
+    wanted.update(cpu="1024", executionRoleArn="arn:role/x", taskRoleArn="arn:role/y")
+    wanted["containerDefinitions"][0]["healthCheck"]["command"][1] = "false"
+    wanted["volumes"][0]["efsVolumeConfiguration"]["fileSystemId"] = "fs-2"
+    assert ecs_task_definition_changes(wanted, described(wanted_definition())) == [
+        "cpu",
+        f"{WP}.healthCheck.command[1]",
+        "volumes[wp].efsVolumeConfiguration.fileSystemId",
+        "executionRoleArn (missing)",
+        "taskRoleArn (missing)",
+    ]
+
+
+def test_empty_wanted_values_match_absent_ones_and_do_not_stop_the_comparison() -> None:
+    wanted = {"hostname": None, "user": "", "command": [], "dockerLabels": {}, "cpu": "1024", "memory": "2048"}
+    assert ecs_task_definition_changes(wanted, {"cpu": "512"}) == ["cpu", "memory (missing)"]
+    assert ecs_task_definition_changes({"user": "", "cpu": "512"}, {"user": "XXXX", "cpu": "512"}) == ["user"]
+
+
+def test_an_emptied_list_differs_from_a_full_one() -> None:
+    wanted = {"containerDefinitions": [{"name": "wordpress", "secrets": []}]}
+    actual = {"containerDefinitions": [{"name": "wordpress", "secrets": [{"name": "PW", "valueFrom": "arn"}]}]}
+    assert ecs_task_definition_changes(wanted, actual) == [f"{WP}.secrets (length 1 -> 0)"]
+
+
+def test_booleans_are_compared_as_booleans() -> None:
+    assert ecs_task_definition_changes({"essential": True}, {"essential": 1}) == ["essential"]
+    assert ecs_task_definition_changes({"essential": 1}, {"essential": True}) == ["essential"]
+    assert ecs_task_definition_changes({"essential": False}, {"essential": False}) == []
+
+
+def test_lists_of_scalars_are_compared_by_position() -> None:
+    assert ecs_task_definition_changes({"ports": [1, 2]}, {"ports": [2, 1]}) == ["ports[0]", "ports[1]"]
+    assert ecs_task_definition_changes({"ports": []}, {"ports": []}) == []
+    assert ecs_task_definition_changes({"ports": [1]}, {"ports": "1"}) == ["ports"]
+
+
+def test_a_dict_where_the_answer_has_something_else() -> None:
+    wanted = {"healthCheck": {"interval": 30, "retries": 3}}
+    assert ecs_task_definition_changes(wanted, {"healthCheck": "none"}) == [
+        "healthCheck.interval (missing)",
+        "healthCheck.retries (missing)",
+    ]
+
+
+def test_an_answer_without_status_is_active() -> None:
+    assert ecs_task_definition_changes({"cpu": "512"}, {"cpu": "512"}) == []
+
+
+@pytest.mark.parametrize("marker", ["task_definition_arn", "container_definitions"])
+def test_either_snake_case_key_marks_a_snake_case_answer(marker: str) -> None:
+    actual = {marker: "x", "network_mode": "awsvpc"}
+    assert ecs_task_definition_changes({"networkMode": "awsvpc"}, actual) == []
+
+
+def test_bad_arguments_are_refused_by_name() -> None:
+    with pytest.raises(AnsibleFilterError, match=r"^ecs_task_definition_changes: the wanted task definition must be"):
+        ecs_task_definition_changes("nope", {})  # type: ignore[arg-type]
+    with pytest.raises(AnsibleFilterError, match=r"^ecs_task_definition_changes: the actual task definition must be"):
+        ecs_task_definition_changes({}, ["nope"])  # type: ignore[arg-type]
+
+
+def test_filters_are_the_functions() -> None:
+    filters = FilterModule().filters()
+    assert filters["ecs_task_definition_changes"] is ecs_task_definition_changes
+    assert filters["fargate_memory_choices"] is fargate_memory_choices
+    assert filters["fargate_task_size_valid"] is fargate_task_size_valid
+    assert filters["ecr_repository_arn"] is ecr_repository_arn

@@ -139,3 +139,66 @@ def test_every_allowed_instruction_has_a_check() -> None:
     assert set(samples) == set(ALLOWED_INSTRUCTIONS)
     for keyword, argument in samples.items():
         assert normalize_change_line(f"{keyword.lower()} {argument}") == f"{keyword} {argument}"
+
+
+# --- exact messages and edges (mutation testing: make mutation) -----------------------------------------------------
+
+HEALTHCHECK_OPTIONS = "Docker Engine 20.10 knows --interval, --timeout, --start-period and --retries"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (5, "invalid change line 5: expected a string, got int"),
+        (None, "invalid change line None: expected a string, got NoneType"),
+        (
+            "WORKDIR café",
+            'invalid change line "WORKDIR café": WORKDIR must be an absolute path (a relative one depends on the '
+            "container's)",
+        ),
+        (
+            "FOO x",
+            "invalid change line \"FOO x\": unknown instruction 'FOO'; "
+            "allowed are CMD, ENTRYPOINT, EXPOSE, ENV, LABEL, USER, WORKDIR, HEALTHCHECK",
+        ),
+        ("  ", 'invalid change line "  ": the line is empty'),
+        ("CMD a\rb", 'invalid change line "CMD a\\rb": one instruction per list item; the line contains a line break'),
+        ("# hi", 'invalid change line "# hi": a comment is not an instruction'),
+        (
+            "CMD a \\",
+            'invalid change line "CMD a \\\\": a trailing backslash would join this line with the next instruction',
+        ),
+        ("CMD []", 'invalid change line "CMD []": the exec form must be a non-empty JSON array of strings'),
+        ("USER a b", 'invalid change line "USER a b": USER takes one USER[:GROUP] (name or id) without spaces'),
+        (
+            "HEALTHCHECK --interval=3s",
+            'invalid change line "HEALTHCHECK --interval=3s": HEALTHCHECK takes NONE or [OPTIONS] CMD <command>',
+        ),
+        (
+            "HEALTHCHECK --bogus=1 CMD x",
+            'invalid change line "HEALTHCHECK --bogus=1 CMD x": unknown HEALTHCHECK option --bogus; '
+            + HEALTHCHECK_OPTIONS,
+        ),
+        ("EXPOSE 0", "invalid change line \"EXPOSE 0\": '0' is not a port (range) between 1 and 65535"),
+        ("EXPOSE 65536", "invalid change line \"EXPOSE 65536\": '65536' is not a port (range) between 1 and 65535"),
+    ],
+)
+def test_refusals_say_exactly_why(line: object, message: str) -> None:
+    with pytest.raises(ChangeLineError) as error:
+        normalize_change_line(line)  # type: ignore[arg-type]
+    assert str(error.value) == message
+    assert error.value.line == line and message.endswith(": " + error.value.reason)
+
+
+@pytest.mark.parametrize(
+    ("line", "normalized"),
+    [
+        ("EXPOSE 1", "EXPOSE 1"),
+        ("EXPOSE 65535", "EXPOSE 65535"),
+        ("EXPOSE 1-65535/udp", "EXPOSE 1-65535/udp"),
+        ("ENV A=b=c", "ENV A=b=c"),
+        ("LABEL a==", "LABEL a=="),
+    ],
+)
+def test_edges_that_are_accepted(line: str, normalized: str) -> None:
+    assert normalize_change_line(line) == normalized

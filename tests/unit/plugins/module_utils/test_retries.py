@@ -11,6 +11,7 @@ import boto3
 import botocore.exceptions
 import pytest
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+from ansible_collections.ecspress.wordpress.plugins.module_utils import _retries
 from ansible_collections.ecspress.wordpress.plugins.module_utils._retries import ATTEMPTS, retry_decorator
 from botocore.stub import Stubber
 
@@ -81,3 +82,20 @@ def test_without_aws_retry_a_throttled_call_fails_at_once() -> None:
     with pytest.raises(botocore.exceptions.ClientError, match="Rate exceeded"):
         wrapped.list_clusters()
     stub.assert_no_pending_responses()
+
+
+def test_backoff_settings_reach_aws_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """3 s first delay, at most 60 s between attempts by default; the caller's values are passed on as given."""
+    calls: list[dict[str, Any]] = []
+
+    class Recorder:
+        @staticmethod
+        def jittered_backoff(**kwargs: Any) -> str:
+            calls.append(kwargs)
+            return "decorator"
+
+    monkeypatch.setattr(_retries, "AWSRetry", Recorder)
+    assert retry_decorator() == "decorator"
+    assert retry_decorator(delay=0.5, max_delay=2) == "decorator"
+    extra = {"retries": 8, "catch_extra_error_codes": ["ThrottlingException"]}
+    assert calls == [{**extra, "delay": 3, "max_delay": 60}, {**extra, "delay": 0.5, "max_delay": 2}]
