@@ -287,14 +287,7 @@ def decide(
     ours = our_deployment(deployments, target, events_since)
     if not target.task_definition and not target.deployment_id:
         ours = primary
-    failures = [
-        classify_task(t)
-        for t in stopped_tasks or []
-        if (ours and t.get("startedBy") == ours.get("id"))
-        or same_task_definition(
-            t.get("taskDefinitionArn"), (ours or {}).get("taskDefinition") or target.task_definition
-        )
-    ]
+    failures = [classify_task(t) for t in stopped_tasks or [] if _task_of(t, ours, target)]
     failures = [f for f in failures if f.kind != "task stopped" or "Scaling activity" not in f.reason]
     context = Evidence(primary, ours or {}, tuple(failures), events)
 
@@ -321,6 +314,20 @@ def decide(
     if ours.get("status") != "PRIMARY":
         return Decision(SUPERSEDED, _superseded_reason(primary, ours), *context)
     return _progress(service, ours, target_health, context)
+
+
+def _task_of(task: dict[str, Any], ours: dict[str, Any] | None, target: Target) -> bool:
+    """Whether a stopped task belongs to our deployment.
+
+    A task a deployment started names it in ``startedBy`` (``ecs-svc/...``): only ours count, not those
+    of an earlier deployment of the same revision (rolled back before). Other tasks: by task definition.
+    """
+    started_by = str(task.get("startedBy") or "")
+    if ours and started_by.startswith("ecs-svc/"):
+        return started_by == ours.get("id")
+    return same_task_definition(
+        task.get("taskDefinitionArn"), (ours or {}).get("taskDefinition") or target.task_definition
+    )
 
 
 def _lost(service: dict[str, Any], target: Target, context: Evidence, visibility_grace: bool) -> Decision:

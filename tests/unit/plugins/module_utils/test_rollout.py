@@ -396,3 +396,17 @@ def test_service_deployments_newest_first_since_the_wait_started() -> None:
     assert our_service_deployment([old, new], runs, NEW, T0) is None  # the old one is history
     assert our_service_deployment([old, mid, new], runs, OLD, T0) is new
     assert our_service_deployment([old, mid], runs, None, None) is None
+
+
+def test_stopped_tasks_of_an_earlier_deployment_of_the_same_revision_do_not_count() -> None:
+    """wp:7 was deployed before and rolled back (its tasks stopped with a pull error); now it is deployed again."""
+    earlier = [stopped(NEW, PULL, started_by="ecs-svc/1", n=i) for i in range(3)]
+    answer = service(deployment(NEW, running=1, ident="ecs-svc/2"))
+    assert decide(answer, TARGET, stopped_tasks=earlier).state == IN_PROGRESS
+    ours = [stopped(NEW, PULL, started_by="ecs-svc/2", n=i) for i in range(3)]
+    assert decide(answer, TARGET, stopped_tasks=ours).state == STALLED
+    standalone = [stopped(NEW, PULL, started_by="ecspress-run", n=i) for i in range(3)]  # not started by a deployment
+    assert decide(answer, TARGET, stopped_tasks=standalone).state == STALLED
+    assert (
+        decide(answer, TARGET, stopped_tasks=[stopped(OLD, PULL, started_by="", n=i) for i in range(3)]).failures == ()
+    )
