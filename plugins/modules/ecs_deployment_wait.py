@@ -221,6 +221,8 @@ SERVICE_DEPLOYMENTS_UNAVAILABLE = [
 SERVICE_DEPLOYMENTS_UNROUTED = (404, 501)
 # Clock skew allowed between ECS's createdAt and this host's clock (and ecs_deploy's call before the wait).
 CLOCK_SKEW = datetime.timedelta(seconds=5)
+# ECS creates a deployment and its ServiceDeployment together, on its own clock: at most this far apart.
+SAME_DEPLOYMENT = datetime.timedelta(seconds=1)
 # Seconds during which a deployment that is not visible yet counts as in progress (eventual consistency).
 VISIBILITY_GRACE = 60.0
 # ListServiceDeployments pages read at most per poll (100 service deployments each).
@@ -335,7 +337,7 @@ def poll_once(
     ours = our_deployment(service.get("deployments") or [], target, since)
     deployed_since = since
     if target.deployment_id and ours:  # the deployment UpdateService started: its own createdAt bounds history
-        deployed_since = created_at(ours) - CLOCK_SKEW
+        deployed_since = created_at(ours) - SAME_DEPLOYMENT
     task_definition = target.task_definition or (ours or {}).get("taskDefinition")
     return decide(
         service,

@@ -17,12 +17,39 @@ locally. This model gives the local stack the behaviour ECS documents:
 
 State advances lazily, when DescribeServices (or ListTasks) is answered. Service events are
 written with ECS's wording. Only the local stack uses this; the collection never imports it.
+
+Service history (moto has none of these operations): every deployment UpdateService or CreateService
+starts is also a *service deployment* with its *service revision*, kept for the life of the server, as
+ECS keeps 90 days of them
+(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment.html):
+
+* ``ListServiceDeployments`` answers every one of the service's, old ones included (a
+  ``ROLLBACK_SUCCESSFUL`` of an earlier deploy of the same task-definition revision stays listed),
+  newest first, 20 a page unless ``maxResults`` (1-100) says otherwise, with ``nextToken``, and
+  filtered by ``status`` and ``createdAt`` {after, before}
+  (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListServiceDeployments.html).
+  The API reference documents no order; the console lists newest first, and so does this model.
+* ``DescribeServiceDeployments`` (at most 20 ARNs; unknown ones as failures with reason ``MISSING``)
+  (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServiceDeployments.html)
+  and ``DescribeServiceRevisions`` (the revision names the task definition)
+  (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServiceRevisions.html).
+* Statuses follow the rollout: ``IN_PROGRESS``; ``SUCCESSFUL``; ``STOPPED`` when a newer deployment
+  replaces one in progress (or the circuit breaker fails it without rollback); ``ROLLBACK_IN_PROGRESS``
+  then ``ROLLBACK_SUCCESSFUL`` when the circuit breaker rolls back (the rollback is part of the failed
+  service deployment, not one of its own); ``ROLLBACK_FAILED`` when there is nothing to roll back to.
+* Eventual consistency, under a switch: with ``ECSPRESS_LOCAL_DEPLOYMENT_VISIBILITY_DELAY`` seconds
+  (default 0), a service deployment is not listed (nor described) until that long after it was created,
+  as ECS's read APIs may lag right after UpdateService
+  (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html,
+  https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import secrets
+import string
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -50,6 +77,11 @@ def step_seconds() -> float:
     return float(os.environ.get("ECSPRESS_LOCAL_ROLLOUT_SECONDS", "2"))
 
 
+def visibility_delay() -> float:
+    """Seconds a new service deployment stays invisible to the read APIs (the eventual-consistency switch)."""
+    return float(os.environ.get("ECSPRESS_LOCAL_DEPLOYMENT_VISIBILITY_DELAY", "0"))
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -62,9 +94,16 @@ class Rollout:
     pull_error: str | None
     attempts: int = 0
     task_arns: list[str] = field(default_factory=list)
+    # The ServiceDeployment this deployment is (None for a rollback's deployment: ECS reports the rollback
+    # in the failed service deployment), and the one a rollback deployment rolls back.
+    service_deployment: dict[str, Any] | None = None
+    rollback_of: dict[str, Any] | None = None
 
 
 _ROLLOUTS: dict[str, Rollout] = {}
+# Service ARN -> its service deployments, oldest first; service revision ARN -> revision.
+_SERVICE_DEPLOYMENTS: dict[str, list[dict[str, Any]]] = {}
+_SERVICE_REVISIONS: dict[str, dict[str, Any]] = {}
 
 
 # --- image pullability ---------------------------------------------------------------------
@@ -140,12 +179,18 @@ def add_event(service: Service, message: str) -> None:
     del service.events[100:]
 
 
-def start_deployment(backend: EC2ContainerServiceBackend, service: Service, task_definition_arn: str) -> Rollout:
+def start_deployment(
+    backend: EC2ContainerServiceBackend,
+    service: Service,
+    task_definition_arn: str,
+    rollback_of: dict[str, Any] | None = None,
+) -> Rollout:
     for deployment in service.deployments:
         if deployment["status"] == "PRIMARY":
             deployment["status"] = "ACTIVE"
     created = now()
-    deployment_id = f"ecs-svc/{uuid.uuid4().int % 10**19:019d}"
+    number = f"{uuid.uuid4().int % 10**19:019d}"
+    deployment_id = f"ecs-svc/{number}"
     record: dict[str, Any] = {
         "id": deployment_id,
         "status": "PRIMARY",
@@ -166,9 +211,72 @@ def start_deployment(backend: EC2ContainerServiceBackend, service: Service, task
     service.task_definition = task_definition_arn
     definitions = backend.describe_task_definition(task_definition_arn).container_definitions
     images = [str(container.get("image", "")) for container in definitions]
-    rollout = Rollout(deployment=record, pull_error=pull_error(backend, images))
+    rollout = Rollout(deployment=record, pull_error=pull_error(backend, images), rollback_of=rollback_of)
+    revision = record_revision(service, task_definition_arn, number, created)
+    if rollback_of is None:
+        rollout.service_deployment = record_service_deployment(service, revision, created)
+    else:
+        rollback_of["rollback"] = {
+            "reason": "ECS deployment circuit breaker: rolling back to the last completed service revision.",
+            "startedAt": created,
+            "serviceRevisionArn": revision,
+        }
     _ROLLOUTS[deployment_id] = rollout
     return rollout
+
+
+def history_arn(service: Service, kind: str, name: str) -> str:
+    """`arn:aws:ecs:<region>:<account>:<kind>/<cluster>/<service>/<name>`, as ECS names deployments and revisions."""
+    return (
+        f"arn:aws:ecs:{service.region_name}:{service._account_id}:{kind}/{service.cluster_name}/{service.name}/{name}"
+    )
+
+
+def record_revision(service: Service, task_definition_arn: str, number: str, created: datetime) -> str:
+    arn = history_arn(service, "service-revision", number)
+    _SERVICE_REVISIONS[arn] = {
+        "serviceRevisionArn": arn,
+        "serviceArn": service.arn,
+        "clusterArn": service.cluster_arn,
+        "taskDefinition": task_definition_arn,
+        "launchType": service.launch_type or "FARGATE",
+        "createdAt": created,
+    }
+    return arn
+
+
+def record_service_deployment(service: Service, revision: str, created: datetime) -> dict[str, Any]:
+    history = _SERVICE_DEPLOYMENTS.setdefault(service.arn, [])
+    sources = [d["targetServiceRevision"]["arn"] for d in history[-1:] if d["status"] == "SUCCESSFUL"]
+    for earlier in history:
+        if earlier["status"] == "IN_PROGRESS":
+            finish(earlier, "STOPPED", "A newer service deployment replaced this one.")
+    name = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(21))
+    enabled, _ = circuit_breaker(service)
+    record: dict[str, Any] = {
+        "serviceDeploymentArn": history_arn(service, "service-deployment", name),
+        "serviceArn": service.arn,
+        "clusterArn": service.cluster_arn,
+        "createdAt": created,
+        "startedAt": created,
+        "updatedAt": created,
+        "sourceServiceRevisions": [{"arn": arn} for arn in sources],
+        "targetServiceRevision": {"arn": revision, "requestedTaskCount": service.desired_count},
+        "status": "IN_PROGRESS",
+        "deploymentCircuitBreaker": {
+            "status": "MONITORING" if enabled else "DISABLED",
+            "failureCount": 0,
+            "threshold": failure_threshold(service.desired_count),
+        },
+    }
+    history.append(record)
+    return record
+
+
+def finish(service_deployment: dict[str, Any], status: str, reason: str = "") -> None:
+    service_deployment.update(status=status, updatedAt=now(), finishedAt=now())
+    if reason:
+        service_deployment["statusReason"] = reason
 
 
 def circuit_breaker(service: Service) -> tuple[bool, bool]:
@@ -204,6 +312,10 @@ def complete(backend: EC2ContainerServiceBackend, service: Service, rollout: Rol
     record["rolloutStateReason"] = f"ECS deployment {record['id']} completed."
     service.deployments[:] = [record]
     service.running_count, service.pending_count = record["desiredCount"], 0
+    if rollout.rollback_of is not None:
+        finish(rollout.rollback_of, "ROLLBACK_SUCCESSFUL", "ECS deployment circuit breaker: rolled back.")
+    elif rollout.service_deployment is not None:
+        finish(rollout.service_deployment, "SUCCESSFUL")
     register_targets(backend, service, int(record["desiredCount"]))
     add_event(service, f"deployment {record['id']} deployment completed.")
     add_event(service, "has reached a steady state.")
@@ -213,6 +325,8 @@ def fail_one_task(backend: EC2ContainerServiceBackend, service: Service, rollout
     task = stopped_task(backend, service, rollout)
     rollout.task_arns.append(task.task_arn)
     rollout.deployment["failedTasks"] += 1
+    if rollout.service_deployment is not None:
+        rollout.service_deployment["deploymentCircuitBreaker"]["failureCount"] += 1
     rollout.deployment["updatedAt"] = now()
     add_event(service, f"has started 1 tasks: (task {task.id}).")
 
@@ -254,11 +368,16 @@ def roll_back(backend: EC2ContainerServiceBackend, service: Service, failed: Rol
         (d for d in deployments_of(service)[1:] if d["taskDefinition"] != failed.deployment["taskDefinition"]), None
     )
     if previous is None:
+        if failed.service_deployment is not None:
+            finish(failed.service_deployment, "ROLLBACK_FAILED", "No completed service revision to roll back to.")
         return
     add_event(service, f"rolling back to deployment {previous['id']}.")
     failed.deployment["status"] = "ACTIVE"
     service.deployments.remove(previous)
-    start_deployment(backend, service, previous["taskDefinition"])
+    if failed.service_deployment is not None:
+        failed.service_deployment.update(status="ROLLBACK_IN_PROGRESS", updatedAt=now())
+        failed.service_deployment["statusReason"] = "ECS deployment circuit breaker: tasks failed to start."
+    start_deployment(backend, service, previous["taskDefinition"], rollback_of=failed.service_deployment)
 
 
 def advance(backend: EC2ContainerServiceBackend, service: Service) -> None:
@@ -284,6 +403,8 @@ def advance(backend: EC2ContainerServiceBackend, service: Service) -> None:
             add_event(service, f"deployment {primary['id']} deployment failed: tasks failed to start.")
             if rollback:
                 roll_back(backend, service, rollout)
+            elif rollout.service_deployment is not None:
+                finish(rollout.service_deployment, "STOPPED", "ECS deployment circuit breaker: tasks failed to start.")
             return
 
 
@@ -336,6 +457,107 @@ def _wrap_describe_services(original: Any) -> Any:
     return describe_services
 
 
+# --- service history: ListServiceDeployments, DescribeServiceDeployments, DescribeServiceRevisions ---------
+
+
+# The fields of a ServiceDeploymentBrief (ListServiceDeployments) besides targetServiceRevisionArn.
+BRIEF_FIELDS: tuple[str, ...] = ("serviceDeploymentArn", "serviceArn", "clusterArn", "startedAt", "createdAt")
+BRIEF_FIELDS += ("finishedAt", "status", "statusReason")
+
+
+def visible(record: dict[str, Any]) -> bool:
+    """False while the eventual-consistency switch hides a service deployment this young."""
+    return bool(now() - record["createdAt"] >= timedelta(seconds=visibility_delay()))
+
+
+def as_datetime(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):  # moto's parser hands timestamps over as naive UTC
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    return datetime.fromisoformat(str(value))
+
+
+def list_service_deployments(
+    backend: EC2ContainerServiceBackend,
+    cluster: str,
+    service_name: str,
+    status: list[str] | None = None,
+    created_at: dict[str, Any] | None = None,
+    next_token: str | None = None,
+    max_results: int | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The visible service deployments of a service, newest first, one page; the next page's token."""
+    with _LOCK:
+        service = backend._get_service(cluster, service_name.split("/")[-1])
+        advance(backend, service)
+        after = as_datetime((created_at or {}).get("after"))
+        before = as_datetime((created_at or {}).get("before"))
+        found = [
+            d
+            for d in reversed(_SERVICE_DEPLOYMENTS.get(service.arn, []))
+            if visible(d)
+            and (not status or d["status"] in status)
+            and (after is None or d["createdAt"] >= after)
+            and (before is None or d["createdAt"] <= before)
+        ]
+        start, size = int(next_token or 0), min(max(int(max_results or 20), 1), 100)
+        page = [
+            {key: d[key] for key in BRIEF_FIELDS if key in d}
+            | {"targetServiceRevisionArn": d["targetServiceRevision"]["arn"]}
+            for d in found[start : start + size]
+        ]
+        return page, (str(start + size) if start + size < len(found) else None)
+
+
+def describe_service_deployments(arns: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    with _LOCK:
+        known = {d["serviceDeploymentArn"]: d for history in _SERVICE_DEPLOYMENTS.values() for d in history}
+        found = [dict(known[arn]) for arn in arns if arn in known and visible(known[arn])]
+        missing = [{"arn": arn, "reason": "MISSING"} for arn in arns if arn not in known or not visible(known[arn])]
+        return found, missing
+
+
+def describe_service_revisions(arns: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    with _LOCK:
+        found = [dict(_SERVICE_REVISIONS[arn]) for arn in arns if arn in _SERVICE_REVISIONS]
+        missing = [{"arn": arn, "reason": "MISSING"} for arn in arns if arn not in _SERVICE_REVISIONS]
+        return found, missing
+
+
+def _response_methods() -> dict[str, Any]:
+    """The three operations as methods of moto's ECS response class (moto dispatches by action name)."""
+    from moto.core.responses import ActionResult
+
+    def list_service_deployments_action(self: Any) -> ActionResult:
+        page, token = list_service_deployments(
+            self.ecs_backend,
+            self._get_param("cluster", "default"),
+            self._get_param("service"),
+            self._get_param("status"),
+            self._get_param("createdAt"),
+            self._get_param("nextToken"),
+            self._get_param("maxResults"),
+        )
+        return ActionResult({"serviceDeployments": page, **({"nextToken": token} if token else {})})
+
+    def describe_service_deployments_action(self: Any) -> ActionResult:
+        found, failures = describe_service_deployments(self._get_param("serviceDeploymentArns", []))
+        return ActionResult({"serviceDeployments": found, "failures": failures})
+
+    def describe_service_revisions_action(self: Any) -> ActionResult:
+        found, failures = describe_service_revisions(self._get_param("serviceRevisionArns", []))
+        return ActionResult({"serviceRevisions": found, "failures": failures})
+
+    return {
+        "list_service_deployments": list_service_deployments_action,
+        "describe_service_deployments": describe_service_deployments_action,
+        "describe_service_revisions": describe_service_revisions_action,
+    }
+
+
 def install() -> str:
     """Hook the model into moto's ECS backend (idempotent); returns its name for the start banner."""
     backend = EC2ContainerServiceBackend
@@ -343,5 +565,9 @@ def install() -> str:
         backend.create_service = _wrap_create_service(backend.create_service)  # type: ignore[method-assign]
         backend.update_service = _wrap_update_service(backend.update_service)  # type: ignore[method-assign]
         backend.describe_services = _wrap_describe_services(backend.describe_services)  # type: ignore[method-assign]
+        from moto.ecs.responses import EC2ContainerServiceResponse
+
+        for name, method in _response_methods().items():
+            setattr(EC2ContainerServiceResponse, name, method)
         backend._ecspress_rollout_model = True  # type: ignore[attr-defined]
     return "ecs_rollout_model"

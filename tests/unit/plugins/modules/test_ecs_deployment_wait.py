@@ -441,7 +441,7 @@ def test_a_deployment_still_invisible_after_the_grace_period_is_superseded() -> 
 
 
 def test_the_deployment_id_bounds_the_service_deployment_history() -> None:
-    """With deployment_id, ServiceDeployments created from 5 s before ours count (ecs_deploy ran before the wait)."""
+    """With deployment_id, ServiceDeployments created from 1 s before ours count (ecs_deploy ran before the wait)."""
     created = now() - datetime.timedelta(minutes=2)
     ours = {**deployment(NEW, rollout="COMPLETED", running=2), "id": "ecs-svc/new", "createdAt": created}
     seen: list[tuple[str | None, datetime.datetime]] = []
@@ -454,7 +454,7 @@ def test_the_deployment_id_bounds_the_service_deployment_history() -> None:
     poller = Recording(fake.poller.ecs, fake.poller.elbv2, "c", "wp")
     decision = module.poll_once(poller, module.Target(None, "ecs-svc/new"), PARAMS, now())
     assert decision.state == "completed"
-    assert seen == [(NEW, created - datetime.timedelta(seconds=5))]
+    assert seen == [(NEW, created - datetime.timedelta(seconds=1))]
 
 
 def test_without_a_target_no_service_deployment_is_looked_up() -> None:
