@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.conftest import MotoServer, PlaybookResult, run_playbook
 
@@ -74,14 +77,138 @@ def test_database_is_private_encrypted_and_its_password_never_printed(
     assert instance["PubliclyAccessible"] is False and instance["StorageEncrypted"] is True
     assert instance["DBSubnetGroup"]["DBSubnetGroupName"] == NAME
     assert instance["BackupRetentionPeriod"] == 7
-    import json
-
     secret = json.loads(
         moto_server.client("secretsmanager").get_secret_value(SecretId=f"{NAME}/database")["SecretString"]
     )
     assert secret["host"] == instance["Endpoint"]["Address"] and len(secret["password"]) == 32
     for run in converged.values():
         assert secret["password"] not in run.stdout
+
+
+def test_database_reports_the_resolved_version_and_the_gp3_baseline(
+    converged: dict[str, PlaybookResult], moto_server: MotoServer
+) -> None:
+    """The stand-in refuses gp3 IOPS/throughput under 400 GiB and resolves 11.4 to 11.4.5 (as AWS does): the first
+    run creates without them, the second passes 11.4.5 and sends no modify (see test_converges_then_changes_nothing)."""
+    (instance,) = moto_server.client("rds").describe_db_instances(DBInstanceIdentifier=NAME)["DBInstances"]
+    assert instance["EngineVersion"] == "11.4.5"
+    assert (instance["StorageType"], instance["Iops"], instance["StorageThroughput"]) == ("gp3", 3000, 125)
+
+
+def built_network(moto: MotoServer) -> dict[str, Any]:
+    """The converged network, as the network role publishes it, for database-only runs under other names."""
+    ec2 = moto.client("ec2")
+    (vpc,) = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [NAME]}])["Vpcs"]
+    private = ec2.describe_subnets(
+        Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}, {"Name": "tag:tier", "Values": ["private"]}]
+    )["Subnets"]
+    return {
+        "private_subnet_ids": sorted(s["SubnetId"] for s in private),
+        "security_groups": {"db": groups(moto)["db"]["GroupId"]},
+    }
+
+
+@pytest.fixture
+def extra_database(moto_server: MotoServer) -> Iterator[Callable[[str], str]]:
+    """Names a database-only environment for one test; removed afterwards (directly, not by the role under test)."""
+    names: list[str] = []
+    yield lambda name: names.append(name) or name  # type: ignore[func-returns-value]
+    rds, secrets = moto_server.client("rds"), moto_server.client("secretsmanager")
+    for name in names:
+        with contextlib.suppress(ClientError):  # already gone
+            rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)
+        with contextlib.suppress(ClientError):
+            rds.delete_db_subnet_group(DBSubnetGroupName=name)
+        with contextlib.suppress(ClientError):
+            secrets.delete_secret(SecretId=f"{name}/database", ForceDeleteWithoutRecovery=True)
+
+
+def database_only(moto: MotoServer, name: str, **extra: Any) -> dict[str, Any]:
+    return variables(moto, ecspress_name=name, with_network=False, database_network=built_network(moto), **extra)
+
+
+def stored_secret(moto: MotoServer, name: str) -> dict[str, Any]:
+    return dict(json.loads(moto.client("secretsmanager").get_secret_value(SecretId=f"{name}/database")["SecretString"]))
+
+
+def test_gp3_iops_and_throughput_provisioned_from_400_gib(
+    converged: dict[str, PlaybookResult],
+    moto_server: MotoServer,
+    playbook_runner: Runner,
+    extra_database: Callable[[str], str],
+) -> None:
+    name = extra_database(f"{NAME}-400")
+    for run in ("first", "second"):
+        result = playbook_runner(PLAYBOOK, extravars=database_only(moto_server, name, database_allocated_storage=400))
+        assert result.rc == 0, (run, result.failed_tasks)
+    assert result.changed == 0, result.changed_tasks
+    (instance,) = moto_server.client("rds").describe_db_instances(DBInstanceIdentifier=name)["DBInstances"]
+    assert (instance["AllocatedStorage"], instance["Iops"], instance["StorageThroughput"]) == (400, 12000, 500)
+
+
+def test_password_is_stored_before_the_database_is_created(
+    converged: dict[str, PlaybookResult],
+    moto_server: MotoServer,
+    playbook_runner: Runner,
+    extra_database: Callable[[str], str],
+) -> None:
+    """A run that stops at the RDS create (here AWS refuses the instance class) leaves the password stored, and the
+    next run creates the database with that password, not a new one."""
+    name = extra_database(f"{NAME}-early")
+    stopped = playbook_runner(
+        PLAYBOOK, extravars=database_only(moto_server, name, database_instance_class="db.x9.huge")
+    )
+    assert stopped.rc != 0 and "RDS does not support creating a DB instance" in stopped.stdout
+    password = stored_secret(moto_server, name)["password"]
+    assert len(password) == 32
+    result = playbook_runner(PLAYBOOK, extravars=database_only(moto_server, name))
+    assert result.rc == 0, result.failed_tasks
+    (instance,) = moto_server.client("rds").describe_db_instances(DBInstanceIdentifier=name)["DBInstances"]
+    secret = stored_secret(moto_server, name)
+    assert secret["password"] == password and secret["host"] == instance["Endpoint"]["Address"]
+
+
+def test_recreate_within_the_recovery_window_restores_the_secret(
+    converged: dict[str, PlaybookResult],
+    moto_server: MotoServer,
+    playbook_runner: Runner,
+    extra_database: Callable[[str], str],
+) -> None:
+    """prod's teardown schedules the secret's deletion (30 days); AWS refuses a new secret of that name meanwhile."""
+    name = extra_database(f"{NAME}-restore")
+    assert playbook_runner(PLAYBOOK, extravars=database_only(moto_server, name)).rc == 0
+    password = stored_secret(moto_server, name)["password"]
+    teardown = playbook_runner(
+        PLAYBOOK, extravars=database_only(moto_server, name, database_state="absent", ecspress_env="prod")
+    )
+    assert teardown.rc == 0, teardown.failed_tasks
+    described = moto_server.client("secretsmanager").describe_secret(SecretId=f"{name}/database")
+    assert "DeletedDate" in described
+    recreated = playbook_runner(PLAYBOOK, extravars=database_only(moto_server, name))
+    assert recreated.rc == 0, recreated.failed_tasks
+    described = moto_server.client("secretsmanager").describe_secret(SecretId=f"{name}/database")
+    assert "DeletedDate" not in described
+    (instance,) = moto_server.client("rds").describe_db_instances(DBInstanceIdentifier=name)["DBInstances"]
+    secret = stored_secret(moto_server, name)
+    assert secret["password"] == password and secret["host"] == instance["Endpoint"]["Address"]
+
+
+def test_each_teardown_takes_its_own_final_snapshot(
+    converged: dict[str, PlaybookResult],
+    moto_server: MotoServer,
+    playbook_runner: Runner,
+    extra_database: Callable[[str], str],
+) -> None:
+    name = extra_database(f"{NAME}-snap")
+    for _ in range(2):
+        assert playbook_runner(PLAYBOOK, extravars=database_only(moto_server, name)).rc == 0
+        teardown = playbook_runner(
+            PLAYBOOK, extravars=database_only(moto_server, name, database_state="absent", database_final_snapshot=True)
+        )
+        assert teardown.rc == 0, teardown.failed_tasks
+    snapshots = moto_server.client("rds").describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
+    names = [s["DBSnapshotIdentifier"] for s in snapshots if s["DBInstanceIdentifier"] == name]
+    assert len(set(names)) == 2 and all(n.startswith(f"{name}-final-") for n in names), names
 
 
 @pytest.mark.parametrize(
