@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from tests.conftest import ROOT, PlaybookResult, run_playbook
+from tests.resources import Endpoint, describe, resources_of
 
 pytestmark = [pytest.mark.docker, pytest.mark.stack, pytest.mark.slow]
 NAME = "ecspress-e2e"
@@ -57,20 +58,35 @@ def aws(service: str) -> object:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, PlaybookResult]]:
+def site(tmp_path_factory: pytest.TempPathFactory, e2e_inventory: Path) -> Iterator[dict[str, PlaybookResult]]:
+    """The site, run three times; afterwards `ecspress down` must leave nothing, whatever order the tests ran in
+    (a failure here is reported as an error of the last test using the site)."""
     extravars = {"ecspress_name": NAME, "local_run_port": PORT}
     runs = {
         "first": run_playbook(
             "site.yml", extravars=extravars, verbosity=3, private_dir=tmp_path_factory.mktemp("site1")
         ),
     }
-    runs["second"] = run_playbook("site.yml", extravars=extravars, private_dir=tmp_path_factory.mktemp("site2"))
+    runs["second"] = run_playbook(
+        "site.yml", extravars=extravars, verbosity=3, private_dir=tmp_path_factory.mktemp("site2")
+    )
     runs["check"] = run_playbook(
-        "site.yml", extravars=extravars, check=True, diff=True, private_dir=tmp_path_factory.mktemp("site3")
+        "site.yml",
+        extravars=extravars,
+        check=True,
+        diff=True,
+        verbosity=3,
+        private_dir=tmp_path_factory.mktemp("site3"),
     )
     runs["_private"] = tmp_path_factory.getbasetemp()  # type: ignore[assignment]
     yield runs
-    run_playbook("playbooks/teardown.yml", extravars=extravars, private_dir=tmp_path_factory.mktemp("down"))
+    down = ecspress("down", "-i", str(e2e_inventory), "--yes", "--keep-stack")
+    assert down.returncode == 0, down.stdout[-3000:] + down.stderr[-3000:]
+    assert "local stack:" not in down.stdout  # --keep-stack: moto and the registry stay for the other tests
+    left = resources_of(Endpoint(MOTO), NAME)
+    assert left == {}, describe(left)
+    again = run_playbook("playbooks/teardown.yml", extravars=extravars, private_dir=tmp_path_factory.mktemp("down"))
+    assert again.rc == 0 and again.changed == 0, again.changed_tasks
 
 
 def test_wordpress_answers_on_localhost(site: dict[str, PlaybookResult]) -> None:
@@ -245,36 +261,4 @@ def test_check_on_a_fresh_environment_previews_every_stage_and_creates_nothing(
         ("local", f"{name}-wordpress from the new image"),
     ]:
         assert f"→ {stage} would create: " in result.stdout and words in result.stdout, (stage, result.stdout)
-    ec2, ecr = aws("ec2"), aws("ecr")
-    assert ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [name]}])["Vpcs"] == []  # type: ignore[attr-defined]
-    repositories = ecr.describe_repositories()["repositories"]  # type: ignore[attr-defined]
-    assert [r for r in repositories if r["repositoryName"].startswith(name)] == []
-    containers = subprocess.run(
-        ["docker", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True, check=True
-    ).stdout.split()
-    assert [c for c in containers if c.startswith(name)] == []
-    assert not (ROOT / ".ecspress" / "local" / "secrets" / name).exists()
-
-
-def test_teardown_leaves_nothing_of_ours(site: dict[str, PlaybookResult], e2e_inventory: Path) -> None:
-    """`ecspress down` runs last (file order); the fixture tears down once more, proving a second teardown works."""
-    down = ecspress("down", "-i", str(e2e_inventory), "--yes", "--keep-stack")
-    assert down.returncode == 0, down.stdout[-3000:] + down.stderr[-3000:]
-    assert "local stack:" not in down.stdout  # --keep-stack: moto and the registry stay for the other tests
-    containers = subprocess.run(
-        ["docker", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True, check=True
-    ).stdout.split()
-    assert [c for c in containers if c.startswith(NAME)] == []
-    ec2, ecs, rds = aws("ec2"), aws("ecs"), aws("rds")
-    vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"{NAME}*"]}])["Vpcs"]  # type: ignore[attr-defined]
-    assert vpcs == []
-    services = ecs.describe_services(cluster=NAME, services=[NAME]).get("services", [])  # type: ignore[attr-defined]
-    assert all(s["status"] == "INACTIVE" for s in services)
-    instances = rds.describe_db_instances()["DBInstances"]  # type: ignore[attr-defined]
-    assert [i for i in instances if i["DBInstanceIdentifier"].startswith(NAME)] == []
-    repositories = aws("ecr").describe_repositories()["repositories"]  # type: ignore[attr-defined]
-    assert [r for r in repositories if r["repositoryName"].startswith(NAME)] == []
-    balancers = aws("elbv2").describe_load_balancers()["LoadBalancers"]  # type: ignore[attr-defined]
-    assert [b for b in balancers if b["LoadBalancerName"].startswith(NAME)] == []
-    secrets = aws("secretsmanager").list_secrets()["SecretList"]  # type: ignore[attr-defined]
-    assert [s for s in secrets if s["Name"].startswith(NAME)] == []
+    assert resources_of(Endpoint(MOTO), name) == {}

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import MotoServer, PlaybookResult, free_port, start_moto
+from tests.resources import resources_of
 
 pytestmark = [pytest.mark.stack]
 Runner = Callable[..., PlaybookResult]
@@ -53,14 +54,12 @@ def assert_refused_in_one_line(result: PlaybookResult, *expected: str) -> None:
     for fragment in expected:
         assert fragment in message, message
     assert "Traceback" not in result.stdout
-    assert "Network" not in "".join(result.changed_tasks)
+    assert result.changed == 0 and result.changed_tasks == [], result.changed_tasks
 
 
-def assert_nothing_created(moto: MotoServer) -> None:
-    ec2 = moto.client("ec2")
-    assert ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [NAME]}])["Vpcs"] == []
-    names = [r["repositoryName"] for r in moto.client("ecr").describe_repositories()["repositories"]]
-    assert not [name for name in names if name.startswith(NAME)]
+def assert_nothing_created(moto: MotoServer, name: str = NAME) -> None:
+    """No resource of any kind, in moto or Docker, carries the environment's name."""
+    assert resources_of(moto, name) == {}
 
 
 def test_missing_credentials(moto_server: MotoServer, playbook_runner: Runner) -> None:
@@ -95,4 +94,4 @@ def test_malformed_name_or_region(
 ) -> None:
     result = site(playbook_runner, moto_server.url, **extra)
     assert_refused_in_one_line(result, named, str(next(iter(extra.values()))))
-    assert_nothing_created(moto_server)
+    assert_nothing_created(moto_server, extra.get("ecspress_name", NAME))
