@@ -526,8 +526,10 @@ def status() -> dict[str, Any]:
     answers = {
         "dockerd": docker_answers(),
         "moto": moto_answers(f"http://127.0.0.1:{MOTO_PORT}"),
-        "registry": registry_answers(f"http://127.0.0.1:{REGISTRY_PORT}"),
+        "registry-gate": registry_answers(f"http://127.0.0.1:{REGISTRY_PORT}"),
     }
+    if "registry" in state:
+        answers["registry"] = registry_answers(state["registry"].endpoint)
     if "base-image" in state:
         answers["base-image"] = image_id(state["base-image"].endpoint) is not None
     return {name: {"answers": answers.get(name), **asdict(component)} for name, component in state.items()} | {
