@@ -1,0 +1,90 @@
+"""ecspress.settings, exactly: where the checkout, state and playbooks are, and the environment of every run."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from ecspress import settings
+
+ROOT = Path("/srv/ecspress")
+
+
+def test_project_root_is_the_checkout_unless_overridden(tmp_path: Path) -> None:
+    checkout = Path(settings.__file__).resolve().parent.parent.parent
+    assert settings.project_root({}) == checkout
+    assert settings.project_root({"ECSPRESS_ROOT": ""}) == checkout
+    assert settings.project_root({"ECSPRESS_ROOT": str(tmp_path / "x" / "..")}) == tmp_path.resolve()
+
+
+def test_project_root_reads_the_process_environment_by_default(tmp_path: Path) -> None:
+    os.environ["ECSPRESS_ROOT"] = str(tmp_path)
+    try:
+        assert settings.project_root() == tmp_path.resolve()
+    finally:
+        del os.environ["ECSPRESS_ROOT"]
+
+
+def test_state_and_venv() -> None:
+    assert settings.state_dir(ROOT) == ROOT / ".ecspress"
+    assert settings.venv_bin() == Path(sys.executable).parent
+
+
+def test_playbooks(tmp_path: Path) -> None:
+    assert settings.playbook_dir(ROOT, {}) == ROOT
+    assert settings.playbook_path(ROOT, "site.yml", {}) == ROOT / "site.yml"
+    assert settings.playbook_path(ROOT, "deploy.yml", {}) == ROOT / "playbooks" / "deploy.yml"
+    fixtures = {"ECSPRESS_PLAYBOOK_DIR": str(tmp_path / "p" / "..")}
+    assert settings.playbook_dir(ROOT, fixtures) == tmp_path.resolve()
+    assert settings.playbook_path(ROOT, "deploy.yml", fixtures) == tmp_path.resolve() / "deploy.yml"
+    assert settings.playbook_path(ROOT, "site.yml", fixtures) == tmp_path.resolve() / "site.yml"
+    assert settings.playbook_dir(ROOT, {"ECSPRESS_PLAYBOOK_DIR": ""}) == ROOT
+
+
+def test_playbooks_read_the_process_environment_by_default() -> None:
+    assert "ECSPRESS_PLAYBOOK_DIR" not in os.environ
+    assert settings.playbook_dir(ROOT) == ROOT
+    assert settings.playbook_path(ROOT, "status.yml") == ROOT / "playbooks" / "status.yml"
+
+
+def test_ansible_environment_is_project_local() -> None:
+    env = settings.ansible_environment(ROOT, {"ANSIBLE_NOCOLOR": "0", "EXTRA": "1"}, {"PATH": "/usr/bin"})
+    assert env == {
+        "ANSIBLE_CONFIG": "/srv/ecspress/ansible.cfg",
+        "ANSIBLE_HOME": "/srv/ecspress/.cache/ansible",
+        "ANSIBLE_LOCAL_TEMP": "/srv/ecspress/.cache/ansible-tmp",
+        "ANSIBLE_COLLECTIONS_PATH": "/srv/ecspress/.cache/collections",
+        "ANSIBLE_ROLES_PATH": "/srv/ecspress/roles",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_NOCOLOR": "0",
+        "DOCKER_CONFIG": "/srv/ecspress/.cache/docker",
+        "XDG_CACHE_HOME": "/srv/ecspress/.cache/xdg",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin",
+        "EXTRA": "1",
+    }
+
+
+def test_ansible_environment_defaults(tmp_path: Path) -> None:
+    env = settings.ansible_environment(environ={"ECSPRESS_ROOT": str(tmp_path)})
+    assert env["ANSIBLE_CONFIG"] == str(tmp_path.resolve() / "ansible.cfg")
+    assert env["PATH"] == f"{Path(sys.executable).parent}{os.pathsep}{os.defpath}"
+    inherited = settings.ansible_environment(ROOT)["PATH"]
+    assert inherited == f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+
+
+def test_local_stack_environment_fills_in_only_what_is_unset() -> None:
+    assert settings.local_stack_environment({}) == {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    mine = {"AWS_ACCESS_KEY_ID": "AKIA", "AWS_SECRET_ACCESS_KEY": "", "AWS_DEFAULT_REGION": "eu-west-1"}
+    assert settings.local_stack_environment(mine) == {"AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def test_local_stack_environment_reads_the_process_environment_by_default() -> None:
+    expected = {key: "testing" for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY") if not os.environ.get(key)}
+    if not os.environ.get("AWS_DEFAULT_REGION"):
+        expected["AWS_DEFAULT_REGION"] = "us-east-1"
+    assert settings.local_stack_environment() == expected
