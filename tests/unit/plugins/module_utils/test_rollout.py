@@ -16,6 +16,7 @@ from ansible_collections.ecspress.wordpress.plugins.module_utils._rollout import
     STALLED,
     SUPERSEDED,
     Target,
+    TaskFailure,
     classify_task,
     decide,
     same_task_definition,
@@ -410,3 +411,47 @@ def test_stopped_tasks_of_an_earlier_deployment_of_the_same_revision_do_not_coun
     assert (
         decide(answer, TARGET, stopped_tasks=[stopped(OLD, PULL, started_by="", n=i) for i in range(3)]).failures == ()
     )
+
+
+@pytest.mark.parametrize(
+    ("task", "expected"),
+    [
+        (  # the kind from the stopCode alone
+            {"taskArn": "t1", "stopCode": "TaskFailedToStart", "containers": []},
+            TaskFailure("t1", "TaskFailedToStart", "TaskFailedToStart"),
+        ),
+        (  # the kind and the reason from a container's reason alone
+            {"taskArn": "t2", "containers": [{"name": "a"}, {"name": "wp", "reason": "CannotPullContainerError: x"}]},
+            TaskFailure("t2", "CannotPullContainerError", "CannotPullContainerError: x"),
+        ),
+        (  # stoppedReason wins over a container's reason
+            {"taskArn": "t3", "stoppedReason": "OutOfMemoryError", "containers": [{"reason": "OOMKilled"}]},
+            TaskFailure("t3", "OutOfMemory", "OutOfMemoryError"),
+        ),
+        (
+            {
+                "taskArn": "t4",
+                "stoppedReason": "Essential container in task exited",
+                "containers": [{"exitCode": 2}, {"exitCode": None}, {"exitCode": 0}, {"exitCode": 3}],
+            },
+            TaskFailure("t4", "essential container exited", "Essential container in task exited", (2, 3)),
+        ),
+        ({"taskArn": "t5", "containers": [{"exitCode": 0}]}, TaskFailure("t5", "task stopped", "stopped")),
+        (
+            {"taskArn": "t6", "stopCode": "UserInitiated", "containers": [{"exitCode": 0}]},
+            TaskFailure("t6", "task stopped", "UserInitiated"),
+        ),
+    ],
+)
+def test_classify_task_names_every_field(task: dict[str, Any], expected: TaskFailure) -> None:
+    assert classify_task(task) == expected
+
+
+def test_only_events_since_the_wait_started_are_shown() -> None:
+    from datetime import timedelta
+
+    answer = service(deployment(NEW), events=["new event"])
+    answer["events"].append({"id": "old", "createdAt": T0 - timedelta(minutes=5), "message": "(service wp) old"})
+    answer["events"].append({"id": "undated", "message": "(service wp) undated"})
+    assert decide(answer, TARGET, events_since=T0).events == ("(service wp) new event", "(service wp) undated")
+    assert len(decide(answer, TARGET).events) == 3
