@@ -44,7 +44,8 @@ def test_user_falls_back_to_the_uid(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_acquire_writes_who_holds_it_and_release_empties_it(tmp_path: Path) -> None:
-    path = tmp_path / "locks" / "prod-all.lock"
+    path = tmp_path / "state" / "locks" / "prod-all.lock"
+    RunLock(path, "never acquired").release()  # releasing what was never acquired does nothing
     with RunLock(path, "ecspress up") as held:
         assert isinstance(held, RunLock)
         lines = path.read_text().splitlines()

@@ -66,6 +66,7 @@ def test_stage_names() -> None:
         ({"censored": "hidden"}, True),
         ({"results": [{"ok": 1}, {"censored": "hidden"}]}, True),
         ({"results": ["censored"]}, False),
+        ({"results": [{"ok": 1}]}, False),
         ({"results": None, "msg": "censored"}, False),
         ({}, False),
     ],
@@ -117,6 +118,7 @@ def test_uncensored_or_empty_stdout_is_kept() -> None:
         ({"results": [{"msg": "fine"}, {"failed": True, "msg": "item two broke"}], "msg": "items"}, "item two broke"),
         ({"results": [{"unreachable": True, "msg": "gone"}], "msg": "x"}, "gone"),
         ({"results": ["not a mapping"], "msg": "plain"}, "plain"),
+        ({"results": [{"msg": "fine"}], "msg": "plain"}, "plain"),
         ({"msg": "  several\n  lines  "}, "several lines"),
         ({"msg": "MODULE FAILURE\nSee stdout/stderr", "module_stderr": "a\n\nb\nc\nd\n"}, "MODULE FAILURE: b | c | d"),
         ({"msg": "MODULE FAILURE", "stderr": "boom"}, "MODULE FAILURE: boom"),
@@ -273,11 +275,51 @@ def test_the_spinner_turns_while_a_stage_runs() -> None:
     frames = [part[0] for part in out.getvalue().split("\r\x1b[2K") if part]
     assert frames[-1] == "✔" and all(frame in SPINNER for frame in frames[:-1])
     turns = [(SPINNER.index(after) - SPINNER.index(before)) % len(SPINNER) for before, after in pairwise(frames[:-1])]
-    assert len(turns) >= 3 and set(turns) <= {0, 1} and 1 in turns, frames
-    assert progress._ticker is not None and not progress._ticker.is_alive()
+    assert len(turns) >= 3 and set(turns) <= {0, 1} and turns.count(1) >= 2, frames
+    assert progress._ticker is not None and progress._ticker.daemon and not progress._ticker.is_alive()
 
 
 def test_no_ticker_without_a_tty() -> None:
     progress = Progress(io.StringIO(), tty=False)
     assert progress._ticker is None and progress.clock is time.monotonic and progress.tick == 0.2
+    assert progress.failures == [] and progress.custom_stats == {} and progress.messages == []
     assert progress.close(run_failed=True) == []
+
+
+def test_every_count_adds_up_and_only_failed_stages_of_a_failed_run_are_marked() -> None:
+    events = [
+        start("Probe", "service"),
+        event("runner_on_skipped", "Probe", "service"),
+        event("runner_on_skipped", "Probe", "service"),
+        event("runner_on_failed", "Probe", "service", {"msg": "ignored"}, ignore_errors=True),
+        event("runner_on_failed", "Probe", "service", {"msg": "ignored"}, ignore_errors=True),
+        event("runner_on_failed", "Probe", "service", {"msg": "rescued"}),
+        event("runner_on_failed", "Probe", "service", {"msg": "rescued again"}),
+        start("Deploy", "ecs_deploy"),
+        event("runner_on_ok", "Deploy", "ecs_deploy"),
+        start("Local", "local_run"),
+        event("runner_on_failed", "Local", "local_run", {"msg": "broke"}),
+    ]
+    text, progress, failures = run(events, run_failed=True)
+    assert [(stage.ok, stage.skipped, stage.failed) for stage in progress.stages] == [(2, 2, 2), (1, 0, 0), (0, 0, 1)]
+    assert text.splitlines() == [
+        "✔ service    10.5s  ok=2 changed=0 failed=2",
+        "✔ deploy      3.0s  ok=1 changed=0",
+        "✘ local       1.5s  ok=0 changed=0 failed=1",
+        f'✘ local: task "Local" on {HOST}: broke',
+    ]
+    assert failures == [Failure("local", "Local", HOST, "broke")]
+
+
+def test_a_failed_run_marks_only_stages_with_failures() -> None:
+    events = [
+        start("Build", "image_pipeline"),
+        event("runner_on_failed", "Build", "image_pipeline", {"msg": "broke"}),
+        start("Cleanup", "local_run"),
+        event("runner_on_ok", "Cleanup", "local_run"),
+    ]
+    text, _, _ = run(events, run_failed=True)
+    assert text.splitlines()[:2] == [
+        "✔ image       3.0s  ok=0 changed=0 failed=1",
+        "✔ local       1.5s  ok=1 changed=0",
+    ]

@@ -6,6 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from ecspress import settings
 
 ROOT = Path("/srv/ecspress")
@@ -18,12 +20,9 @@ def test_project_root_is_the_checkout_unless_overridden(tmp_path: Path) -> None:
     assert settings.project_root({"ECSPRESS_ROOT": str(tmp_path / "x" / "..")}) == tmp_path.resolve()
 
 
-def test_project_root_reads_the_process_environment_by_default(tmp_path: Path) -> None:
-    os.environ["ECSPRESS_ROOT"] = str(tmp_path)
-    try:
-        assert settings.project_root() == tmp_path.resolve()
-    finally:
-        del os.environ["ECSPRESS_ROOT"]
+def test_project_root_reads_the_process_environment_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECSPRESS_ROOT", str(tmp_path))
+    assert settings.project_root() == tmp_path.resolve()
 
 
 def test_state_and_venv() -> None:
@@ -42,8 +41,8 @@ def test_playbooks(tmp_path: Path) -> None:
     assert settings.playbook_dir(ROOT, {"ECSPRESS_PLAYBOOK_DIR": ""}) == ROOT
 
 
-def test_playbooks_read_the_process_environment_by_default() -> None:
-    assert "ECSPRESS_PLAYBOOK_DIR" not in os.environ
+def test_playbooks_read_the_process_environment_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ECSPRESS_PLAYBOOK_DIR", raising=False)
     assert settings.playbook_dir(ROOT) == ROOT
     assert settings.playbook_path(ROOT, "status.yml") == ROOT / "playbooks" / "status.yml"
 
@@ -67,6 +66,7 @@ def test_ansible_environment_is_project_local() -> None:
 
 def test_ansible_environment_defaults(tmp_path: Path) -> None:
     env = settings.ansible_environment(environ={"ECSPRESS_ROOT": str(tmp_path)})
+    assert (env["ANSIBLE_FORCE_COLOR"], env["ANSIBLE_NOCOLOR"]) == ("0", "1")
     assert env["ANSIBLE_CONFIG"] == str(tmp_path.resolve() / "ansible.cfg")
     assert env["PATH"] == f"{Path(sys.executable).parent}{os.pathsep}{os.defpath}"
     inherited = settings.ansible_environment(ROOT)["PATH"]

@@ -255,6 +255,7 @@ def test_a_dict_where_the_answer_has_something_else() -> None:
         "healthCheck.interval (missing)",
         "healthCheck.retries (missing)",
     ]
+    assert ecs_task_definition_changes({"healthCheck": {"command": []}}, {"healthCheck": "none"}) == []
 
 
 def test_an_answer_without_status_is_active() -> None:
