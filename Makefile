@@ -63,7 +63,7 @@ lint: venv ## ansible-lint (production), yamllint, ruff, mypy
 unit: venv ## fast tests only (no Docker, no stack)
 	$(BIN)/pytest tests/unit -q $(PYTEST_ARGS)
 
-mutation: venv ## mutation score of the pure code against the unit tests (mutmut, about 4 minutes)
+mutation: venv ## mutation score of the pure code against the unit tests (mutmut, about 8 minutes)
 	rm -rf mutants && mkdir mutants
 	$(BIN)/mutmut run --max-children 2 >mutants/run.log 2>&1 || { tail -n 40 mutants/run.log; exit 1; }
 	@$(BIN)/python -c 'import json, pathlib; \
