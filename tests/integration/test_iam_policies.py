@@ -155,6 +155,7 @@ DEPLOY_IMPLICIT = [
             "PutImage",
             "BatchGetImage",
             "GetDownloadUrlForLayer",
+            "ListImages",  # GET /v2/<repository>/tags/list: the image stage's forced-rebuild tags
         )
     ],
     # ecs_deployment_wait, once ListServiceDeployments answers (moto 5.2.5 does not implement it).
@@ -224,6 +225,7 @@ CONDITIONAL = {
     "ec2:RevokeSecurityGroupIngress": "ec2_security_group purges a rule no longer wanted",
     "ec2:UpdateSecurityGroupRuleDescriptionsIngress": "ec2_security_group: a changed rule_desc",
     "ecr:GetAuthorizationToken": "image stage (ecr_authorization_token), needs Docker",
+    "rds:CreateDBSnapshot": "database_final_snapshot: DeleteDBInstance takes a final snapshot (prod teardown)",
     "ecr:CreateRepository": "registry stage of deploy.yml on a repository that is missing",
     "ecr:PutImageScanningConfiguration": "registry stage: registry_scan_on_push changed",
     "ecr:PutImageTagMutability": "registry stage: registry_immutable_tags changed",
