@@ -128,6 +128,7 @@ access_point:
       sample: available
 """
 
+import hashlib
 import time
 from typing import Any
 
@@ -197,6 +198,16 @@ def identity_conflicts(existing: dict[str, Any], wanted: dict[str, Any]) -> list
     return conflicts
 
 
+def client_token(name: str, file_system_id: str) -> str:
+    """The idempotency token of a create: the name alone would collide after a teardown.
+
+    EFS answers AccessPointAlreadyExists to a ClientToken it has seen, also once that access point is gone;
+    a recreated environment has a new file system, so its id makes the token new (at most 64 characters).
+    """
+    token = f"{name}-{file_system_id}"
+    return token if len(token) <= 64 else hashlib.sha256(token.encode()).hexdigest()
+
+
 def wait_available(module: AnsibleAWSModule, client: Any, point: dict[str, Any]) -> dict[str, Any]:
     deadline = time.monotonic() + module.params["wait_timeout"]
     while point.get("LifeCycleState") == "creating" and time.monotonic() < deadline:
@@ -229,7 +240,7 @@ def ensure_present(module: AnsibleAWSModule, client: Any, existing: dict[str, An
             )
         point = client.create_access_point(
             aws_retry=True,
-            ClientToken=params["name"],
+            ClientToken=client_token(params["name"], params["file_system_id"]),
             FileSystemId=params["file_system_id"],
             Tags=ansible_dict_to_boto3_tag_list(tags),
             **wanted,

@@ -139,6 +139,37 @@ def test_a_broken_vhost_fails_names_the_cause_and_pushes_nothing(
     assert registry_tags() == before
 
 
+@pytest.mark.parametrize("path", ["build", "reuse"])
+def test_an_image_for_another_cpu_architecture_is_refused_before_the_push(
+    path: str, built: dict[str, PlaybookResult], run_playbook_private: Runner
+) -> None:
+    """ARM64 tasks on this amd64 engine: refused before building (build path) or before publishing (reuse path)."""
+    before = registry_tags()
+    extravars = {"ecspress_name": NAME, "ecspress_cpu_architecture": "ARM64"}
+    if path == "build":  # content no build has produced yet
+        extravars["wordpress_image_vhost_extra"] = "# built for arm64"
+    result = run_playbook_private("playbooks/image.yml", extravars=extravars)
+    assert result.rc != 0
+    assert len(result.failed_tasks) == 1, result.failed_tasks
+    task, message = result.failed_tasks[0].split(": ", 1)
+    if path == "build":
+        assert task == "The engine builds for the tasks' CPU architecture"
+        assert message == (
+            "image_pipeline_cpu_architecture is ARM64 (the service's runtimePlatform), but the Docker engine builds "
+            "amd64 images, which ARM64 tasks cannot run. Build on an arm64 engine, or set ecspress_cpu_architecture to "
+            "match the engine. Nothing was built or pushed."
+        )
+    else:
+        assert task == "The image in the registry runs on the tasks' CPU architecture"
+        assert message.startswith("image_pipeline_cpu_architecture is ARM64 (the service's runtimePlatform), but ")
+        assert message.endswith(
+            " in the registry is an amd64 image, which ARM64 tasks cannot run. Set ecspress_cpu_architecture to match "
+            "it, or build on an arm64 engine with image_pipeline_force_build. Nothing was pushed."
+        )
+    assert ours_left() == []
+    assert registry_tags() == before
+
+
 @pytest.fixture
 def run_playbook_private(playbook_runner: Runner) -> Runner:
     return playbook_runner

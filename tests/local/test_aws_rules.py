@@ -225,6 +225,29 @@ def test_create_secret_scheduled_for_deletion_refused(moto_server: MotoServer) -
     )
 
 
+# --- EFS ---------------------------------------------------------------------------------------
+
+
+def access_point_twice(server: MotoServer) -> Callable[[], Any]:
+    """An access point, deleted with its file system (a teardown), then a new one with the same ClientToken."""
+    efs = server.client("efs")
+    token = f"rules-ap-{next(_NAMES)}"
+    first_fs = efs.create_file_system(CreationToken=f"{token}-1")["FileSystemId"]
+    point = efs.create_access_point(ClientToken=token, FileSystemId=first_fs)["AccessPointId"]
+    efs.delete_access_point(AccessPointId=point)
+    efs.delete_file_system(FileSystemId=first_fs)
+    second_fs = efs.create_file_system(CreationToken=f"{token}-2")["FileSystemId"]
+    return lambda: efs.create_access_point(ClientToken=token, FileSystemId=second_fs)
+
+
+def test_efs_access_point_client_token_seen_before_refused(moto_server: MotoServer) -> None:
+    code, message = refused(access_point_twice(moto_server))
+    assert code == "AccessPointAlreadyExists"
+    assert message.startswith("Access point fsap-") and message.endswith(
+        " already exists with the specified client token."
+    )
+
+
 # --- plain moto: each refused request above goes through, so the rule is needed -----------------
 
 PLAIN_MOTO_ACCEPTS: dict[str, Callable[[MotoServer], Any]] = {
@@ -238,6 +261,7 @@ PLAIN_MOTO_ACCEPTS: dict[str, Callable[[MotoServer], Any]] = {
     "allocated_storage_19": lambda s: create_db(s, AllocatedStorage=19),
     "backup_retention_36": lambda s: create_db(s, BackupRetentionPeriod=36),
     "subnet_in_another_region": lambda s: subnet_in(s, "eu-west-1a")(),
+    "efs_access_point_client_token_reused": lambda s: access_point_twice(s)(),
 }
 
 

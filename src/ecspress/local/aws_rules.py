@@ -17,9 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from moto.core.exceptions import JsonRESTError
 from moto.ec2.exceptions import InvalidAvailabilityZoneError
 from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
 from moto.ec2.responses.subnets import Subnets
+from moto.efs.models import EFSBackend
 from moto.rds.exceptions import RDSClientError
 from moto.rds.responses import RDSResponse
 from moto.secretsmanager.exceptions import InvalidRequestException
@@ -359,11 +361,49 @@ def secretsmanager_create_scheduled_for_deletion() -> None:
     SecretsManagerResponse.create_secret = create_secret  # type: ignore[method-assign]
 
 
+# --- EFS ---------------------------------------------------------------------------------------
+
+# ClientToken -> the access point created with it, per account and region (the backend object).
+_EFS_CLIENT_TOKENS: dict[tuple[str, str, str], str] = {}
+
+
+class AccessPointAlreadyExists(JsonRESTError):
+    code = 409
+
+    def __init__(self, access_point_id: str) -> None:
+        super().__init__(
+            "AccessPointAlreadyExists",
+            f"Access point {access_point_id} already exists with the specified client token.",
+        )
+
+
+def efs_access_point_client_token() -> None:
+    """CreateAccessPoint with a ClientToken used before answers AccessPointAlreadyExists (moto ignores the token).
+
+    https://docs.aws.amazon.com/efs/latest/ug/API_CreateAccessPoint.html (ClientToken: "ensure idempotent
+    creation"; Errors: AccessPointAlreadyExists, HTTP 409, "the access point ... already exists, with the creation
+    token you provided"). The stand-in remembers a token for the server's life, also after the access point is
+    deleted (how long AWS remembers one is not documented: see docs/aws-differences.md).
+    """
+    original = EFSBackend.create_access_point
+
+    def create_access_point(self: EFSBackend, client_token: str, *args: Any, **kwargs: Any) -> Any:
+        key = (self.account_id, self.region_name, client_token)
+        if key in _EFS_CLIENT_TOKENS:
+            raise AccessPointAlreadyExists(_EFS_CLIENT_TOKENS[key])
+        point = original(self, client_token, *args, **kwargs)
+        _EFS_CLIENT_TOKENS[key] = point.access_point_id
+        return point
+
+    EFSBackend.create_access_point = create_access_point  # type: ignore[method-assign]
+
+
 RULES: dict[str, Callable[[], None]] = {
     "rds_request_checks": rds_request_checks,
     "rds_describe_db_engine_versions": rds_describe_db_engine_versions,
     "ec2_subnet_zone_in_region": ec2_subnet_zone_in_region,
     "secretsmanager_create_scheduled_for_deletion": secretsmanager_create_scheduled_for_deletion,
+    "efs_access_point_client_token": efs_access_point_client_token,
 }
 
 # AWS rules the product depends on that moto 5.2 already enforces (tested through our server, and

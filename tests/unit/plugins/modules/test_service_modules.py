@@ -126,6 +126,54 @@ def test_access_point_identity_conflicts_are_named() -> None:
     assert efs_access_point.identity_conflicts(ACCESS_POINT, identity(path="/other")) == ["RootDirectory"]
 
 
+def test_access_point_client_token_is_new_for_a_new_file_system() -> None:
+    """A recreated environment (same name, new file system) must not reuse the token EFS remembers."""
+    assert efs_access_point.client_token("wp-content", "fs-1") == "wp-content-fs-1"
+    assert efs_access_point.client_token("wp-content", "fs-2") != efs_access_point.client_token("wp-content", "fs-1")
+    long_name = "n" * 60
+    token = efs_access_point.client_token(long_name, "fs-12345678")
+    assert len(token) == 64 and token != efs_access_point.client_token(long_name, "fs-87654321")
+    assert efs_access_point.client_token("n" * 50, "fs-12345678") == "n" * 50 + "-fs-12345678"  # 62: kept as is
+
+
+class _Exited(Exception):
+    pass
+
+
+class _Module:
+    check_mode = False
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.params = params
+
+    def exit_json(self, **result: Any) -> None:
+        raise _Exited(result)
+
+
+class _EFS:
+    def __init__(self) -> None:
+        self.created: dict[str, Any] = {}
+
+    def create_access_point(self, **request: Any) -> dict[str, Any]:
+        self.created = request
+        return {"AccessPointId": "fsap-1", "FileSystemId": request["FileSystemId"], "LifeCycleState": "available"}
+
+
+def test_a_create_sends_the_token_of_the_name_and_the_file_system() -> None:
+    params = {
+        "name": "wp-content",
+        "file_system_id": "fs-2",
+        "tags": {},
+        "posix_user": {"uid": 33, "gid": 33},
+        "root_directory": {"path": "/wp-content"},
+        "wait_timeout": 5,
+    }
+    client = _EFS()
+    with pytest.raises(_Exited):
+        efs_access_point.ensure_present(_Module(params), client, None)  # type: ignore[arg-type]
+    assert client.created["ClientToken"] == "wp-content-fs-2"
+
+
 def test_access_point_result_is_snake_case_with_tag_dict() -> None:
     result = efs_access_point.result_of({"AccessPointId": "fsap-1", "Tags": [{"Key": "Name", "Value": "wp"}]})
     assert result == {"access_point_id": "fsap-1", "tags": {"Name": "wp"}}
