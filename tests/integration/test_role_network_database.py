@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import MotoServer, PlaybookResult, run_playbook
+from tests.resources import resources_of
 
 PLAYBOOK = "tests/integration/playbooks/network_role.yml"
 NAME = "ecspress-test-netdb"
@@ -241,9 +242,26 @@ def test_bad_input_is_refused_before_any_call(
     assert [i for i in instances if i["DBInstanceIdentifier"] == name] == []
 
 
-def test_teardown_twice_leaves_nothing(
+def test_teardown_waits_for_interfaces_in_use_then_twice_leaves_nothing(
     converged: dict[str, PlaybookResult], moto_server: MotoServer, playbook_runner: Runner
 ) -> None:
+    ec2 = moto_server.client("ec2")
+    (vpc,) = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [NAME]}])["Vpcs"]
+    subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"][0]["SubnetId"]
+    # What a Fargate task leaves for minutes after it stopped: an interface still in the VPC.
+    lingering = ec2.create_network_interface(SubnetId=subnet, Description="a stopped Fargate task")
+    lingering_id = lingering["NetworkInterface"]["NetworkInterfaceId"]
+    network_down = {"with_database": False, "network_state": "absent", "network_teardown_wait_seconds": 1}
+    refused = playbook_runner(PLAYBOOK, extravars=variables(moto_server, **network_down))
+    assert refused.rc != 0 and refused.changed == 0, refused.changed_tasks
+    assert refused.failed_tasks == [
+        f"No network interface of the VPC is still in use: 1 network interface(s) of VPC {vpc['VpcId']} still exist "
+        f"after 1 s (network_teardown_wait_seconds): {lingering_id} a stopped Fargate task. Remove what uses them "
+        "(or wait and run the teardown again); nothing of the network was deleted."
+    ]
+    assert len(groups(moto_server)) == 4
+    ec2.delete_network_interface(NetworkInterfaceId=lingering_id)
+
     for _ in range(2):
         for extra in (
             {"with_network": False, "database_state": "absent"},
@@ -251,11 +269,5 @@ def test_teardown_twice_leaves_nothing(
         ):
             result = playbook_runner(PLAYBOOK, extravars=variables(moto_server, **extra))
             assert result.rc == 0, result.failed_tasks
-    ec2 = moto_server.client("ec2")
-    assert ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [NAME]}])["Vpcs"] == []
-    assert groups(moto_server) == {}
-    assert [
-        i for i in moto_server.client("rds").describe_db_instances()["DBInstances"] if i["DBInstanceIdentifier"] == NAME
-    ] == []
-    names = [s["Name"] for s in moto_server.client("secretsmanager").list_secrets()["SecretList"]]
-    assert f"{NAME}/database" not in names
+    left = resources_of(moto_server, NAME, docker=False)
+    assert left == {}, left

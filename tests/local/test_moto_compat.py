@@ -57,6 +57,38 @@ def test_plain_moto_still_reports_nat_gateway(plain_moto: MotoServer) -> None:
     assert nat_gateway_tag_types(plain_moto) == ["nat-gateway"]
 
 
+def nat_gateway_interfaces(server: MotoServer) -> tuple[list[tuple[str, str]], list[tuple[str, str]], str]:
+    """(type, description) of the VPC's interfaces with a NAT gateway, then after its deletion; the EIP's ENI."""
+    ec2 = server.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.98.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.98.1.0/24")["Subnet"]["SubnetId"]
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    nat = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=allocation)["NatGateway"]["NatGatewayId"]
+    in_vpc = [{"Name": "vpc-id", "Values": [vpc]}]
+
+    def interfaces() -> list[tuple[str, str]]:
+        found = ec2.describe_network_interfaces(Filters=in_vpc)["NetworkInterfaces"]
+        return [(i["InterfaceType"], i["Description"].replace(nat, "<nat>")) for i in found]
+
+    alive = interfaces()
+    ec2.delete_nat_gateway(NatGatewayId=nat)
+    after = interfaces()
+    (address,) = ec2.describe_addresses(AllocationIds=[allocation])["Addresses"]
+    ec2.release_address(AllocationId=allocation)  # what ec2_vpc_nat_gateway's release_eip does next
+    return alive, after, address.get("NetworkInterfaceId", "")
+
+
+def test_nat_gateway_interface_is_typed_and_deleted_with_it(moto_server: MotoServer) -> None:
+    alive, after, eip_interface = nat_gateway_interfaces(moto_server)
+    assert alive == [("nat_gateway", "Interface for NAT Gateway <nat>")]
+    assert after == [] and eip_interface == ""
+
+
+def test_plain_moto_still_keeps_the_nat_gateway_interface(plain_moto: MotoServer) -> None:
+    alive, after, _ = nat_gateway_interfaces(plain_moto)
+    assert alive == after == [("interface", "")]
+
+
 def test_efs_legacy_tag_api(moto_server: MotoServer) -> None:
     efs = moto_server.client("efs")
     file_system = efs.create_file_system(CreationToken="compat", Tags=MANIFEST_TAGS)["FileSystemId"]
@@ -117,6 +149,11 @@ def test_fixes_are_listed_in_the_server_banner(tmp_path: Path) -> None:
     finally:
         server.process.terminate()
         server.process.wait(timeout=10)
-    for name in ("nat_gateway_tag_resource_type", "efs_legacy_tag_api", "ecs_create_service_keeps_settings"):
+    for name in (
+        "nat_gateway_tag_resource_type",
+        "efs_legacy_tag_api",
+        "ecs_create_service_keeps_settings",
+        "nat_gateway_network_interface",
+    ):
         assert name in banner
     assert "ecs_rollout_model" in banner

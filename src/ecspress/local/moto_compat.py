@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from moto.ec2 import utils as ec2_utils
+from moto.ec2.models.nat_gateways import NatGatewayBackend
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.efs import urls as efs_urls
 from moto.efs.responses import EFSResponse
@@ -100,10 +101,42 @@ def ecs_create_service_keeps_settings() -> None:
     EC2ContainerServiceResponse.create_service = create_service  # type: ignore[method-assign]
 
 
+def nat_gateway_network_interface() -> None:
+    """A NAT gateway's network interface: typed `nat_gateway` while it lives, deleted with it, as on AWS.
+
+    moto gives it the type `interface` and no description, and keeps it (with the gateway's Elastic IP
+    associated) after DeleteNatGateway. AWS deletes it and releases the association
+    (https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-working-with.html#nat-gateway-deleting,
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_NetworkInterface.html: InterfaceType
+    `nat_gateway`). Without it, a teardown that waits for the VPC's interfaces to be gone would wait for ever.
+    """
+    create, delete = NatGatewayBackend.create_nat_gateway, NatGatewayBackend.delete_nat_gateway
+
+    def create_nat_gateway(self: NatGatewayBackend, *args: Any, **kwargs: Any) -> Any:
+        gateway = create(self, *args, **kwargs)
+        gateway._eni.interface_type = "nat_gateway"
+        gateway._eni.description = f"Interface for NAT Gateway {gateway.id}"
+        return gateway
+
+    def delete_nat_gateway(self: NatGatewayBackend, nat_gateway_id: str) -> Any:
+        gateway = delete(self, nat_gateway_id)
+        interface = getattr(gateway, "_eni", None)
+        if interface is not None and interface.id in self.enis:  # type: ignore[attr-defined]
+            for address in self.addresses:  # type: ignore[attr-defined]
+                if address.eni is interface:
+                    address.eni, address.association_id = None, None
+            self.enis.pop(interface.id)  # type: ignore[attr-defined]
+        return gateway
+
+    NatGatewayBackend.create_nat_gateway = create_nat_gateway  # type: ignore[method-assign]
+    NatGatewayBackend.delete_nat_gateway = delete_nat_gateway  # type: ignore[method-assign]
+
+
 FIXES: dict[str, Callable[[], None]] = {
     "nat_gateway_tag_resource_type": nat_gateway_tag_resource_type,
     "efs_legacy_tag_api": efs_legacy_tag_api,
     "ecs_create_service_keeps_settings": ecs_create_service_keeps_settings,
+    "nat_gateway_network_interface": nat_gateway_network_interface,
 }
 
 
