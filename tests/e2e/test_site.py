@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from tests.conftest import ROOT, PlaybookResult, run_playbook
 from tests.resources import Endpoint, describe, resources_of
 
 pytestmark = [pytest.mark.docker, pytest.mark.stack, pytest.mark.slow]
-NAME = "ecspress-e2e"
+# A name of this run's own: what a killed earlier run left (in moto, Docker or the registry) is never adopted.
+NAME = f"ecspress-e2e-{uuid.uuid4().hex[:4]}"
 PORT = 18080  # not 8080: a user's `make up` site may be running there
 MOTO = "http://127.0.0.1:5100"
 SECRETS = ROOT / ".ecspress" / "local" / "secrets" / NAME

@@ -77,9 +77,36 @@ def _wrap(original: Any) -> Any:
     return call
 
 
+def forget(repository_name: str) -> None:
+    """Delete every manifest the local registry holds for a repository (its blobs wait for the registry's GC)."""
+    for tag in registry_tags(repository_name):
+        found = registry_manifest(repository_name, tag)
+        if found is not None:
+            requests.delete(f"{REGISTRY}/v2/{repository_name}/manifests/{found[2]}", auth=CREDENTIALS, timeout=10)
+
+
+def _delete_repository(original: Any) -> Any:
+    """DeleteRepository deletes the repository's images, as ECR does: a repository created again starts empty.
+
+    https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DeleteRepository.html (`force`: "delete the
+    repository even if it contains images"; the images go with it). Without this, a recreated environment would
+    reuse images from the local registry that ECR would have deleted.
+    """
+
+    def call(self: ECRBackend, *args: Any, **kwargs: Any) -> Any:
+        repository_name = kwargs.get("repository_name", args[0] if args else None)
+        result = original(self, *args, **kwargs)
+        if isinstance(repository_name, str):
+            forget(repository_name)
+        return result
+
+    return call
+
+
 def install() -> str:
     if not getattr(ECRBackend, "_ecspress_bridge", False):
         for name in ("describe_images", "batch_get_image", "list_images"):
             setattr(ECRBackend, name, _wrap(getattr(ECRBackend, name)))
+        ECRBackend.delete_repository = _delete_repository(ECRBackend.delete_repository)  # type: ignore[method-assign]
         ECRBackend._ecspress_bridge = True  # type: ignore[attr-defined]
     return "ecr_registry_bridge"
