@@ -74,8 +74,9 @@ def test_gp3_from_400_gib_takes_iops_and_throughput(moto_server: MotoServer) -> 
 def test_gp3_modify_under_400_gib_refused(moto_server: MotoServer) -> None:
     name = create_db(moto_server)["DBInstanceIdentifier"]
     rds = moto_server.client("rds")
-    call = lambda: rds.modify_db_instance(DBInstanceIdentifier=name, StorageThroughput=200, ApplyImmediately=True)  # noqa: E731
-    assert refused(call) == ("InvalidParameterCombination", GP3_MESSAGE)
+    assert refused(
+        lambda: rds.modify_db_instance(DBInstanceIdentifier=name, StorageThroughput=200, ApplyImmediately=True)
+    ) == ("InvalidParameterCombination", GP3_MESSAGE)
 
 
 def test_major_only_engine_version_resolves_to_its_default_minor(moto_server: MotoServer) -> None:
@@ -104,8 +105,9 @@ def test_modify_to_a_version_that_is_no_upgrade_target_refused(
 ) -> None:
     name = create_db(moto_server)["DBInstanceIdentifier"]
     rds = moto_server.client("rds")
-    call = lambda: rds.modify_db_instance(DBInstanceIdentifier=name, EngineVersion=target, ApplyImmediately=True)  # noqa: E731
-    assert refused(call) == ("InvalidParameterCombination", message)
+    assert refused(
+        lambda: rds.modify_db_instance(DBInstanceIdentifier=name, EngineVersion=target, ApplyImmediately=True)
+    ) == ("InvalidParameterCombination", message)
 
 
 def test_major_upgrade_needs_allow_major_version_upgrade(moto_server: MotoServer) -> None:
