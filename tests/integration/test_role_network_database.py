@@ -54,21 +54,37 @@ def test_two_azs_public_and_private(converged: dict[str, PlaybookResult], moto_s
     assert len([n for n in nats if n["State"] == "available"]) == 1
 
 
+Rule = tuple[str, int | None, int | None, tuple[str, ...]]
+
+
+def rules(permissions: list[dict[str, Any]]) -> list[Rule]:
+    """Every permission in full: protocol, both ports, and every source (IPv4, IPv6, prefix list, group)."""
+    found = []
+    for perm in permissions:
+        sources = (
+            [r["CidrIp"] for r in perm.get("IpRanges", [])]
+            + [r["CidrIpv6"] for r in perm.get("Ipv6Ranges", [])]
+            + [r["PrefixListId"] for r in perm.get("PrefixListIds", [])]
+            + [r["GroupId"] for r in perm.get("UserIdGroupPairs", [])]
+        )
+        found.append((perm["IpProtocol"], perm.get("FromPort"), perm.get("ToPort"), tuple(sorted(sources))))
+    return sorted(found, key=str)
+
+
 def test_security_group_chain_is_exact(converged: dict[str, PlaybookResult], moto_server: MotoServer) -> None:
     sgs = groups(moto_server)
     ids = {name: group["GroupId"] for name, group in sgs.items()}
-
-    def ingress(name: str) -> list[tuple[int, str]]:
-        rules = []
-        for perm in sgs[name]["IpPermissions"]:
-            rules += [(perm["FromPort"], r["CidrIp"]) for r in perm.get("IpRanges", [])]
-            rules += [(perm["FromPort"], p["GroupId"]) for p in perm.get("UserIdGroupPairs", [])]
-        return sorted(rules)
-
-    assert ingress("alb") == [(80, "0.0.0.0/0"), (443, "0.0.0.0/0")]
-    assert ingress("task") == [(80, ids["alb"])]
-    assert ingress("db") == [(3306, ids["task"])]
-    assert ingress("efs") == [(2049, ids["task"])]
+    assert sorted(sgs) == ["alb", "db", "efs", "task"]
+    assert {name: rules(group["IpPermissions"]) for name, group in sgs.items()} == {
+        "alb": [("tcp", 443, 443, ("0.0.0.0/0",)), ("tcp", 80, 80, ("0.0.0.0/0",))],
+        "task": [("tcp", 80, 80, (ids["alb"],))],
+        "db": [("tcp", 3306, 3306, (ids["task"],))],
+        "efs": [("tcp", 2049, 2049, (ids["task"],))],
+    }
+    # Egress: AWS's default (everything out), nothing added.
+    assert {name: rules(group["IpPermissionsEgress"]) for name, group in sgs.items()} == {
+        name: [("-1", None, None, ("0.0.0.0/0",))] for name in sgs
+    }
 
 
 def test_database_is_private_encrypted_and_its_password_never_printed(
