@@ -26,9 +26,11 @@ def venv_bin() -> Path:
     return Path(sys.executable).parent
 
 
-def state_dir(root: Path) -> Path:
-    """Ignored folder for run artifacts, locks and the local stack's state."""
-    return root / ".ecspress"
+def state_dir(root: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """Ignored folder for run artifacts, locks and the local stack's state: ``ECSPRESS_STATE_DIR``, else
+    ``<root>/.ecspress`` (the local stack and the local secrets read the same variable)."""
+    override = (os.environ if environ is None else environ).get("ECSPRESS_STATE_DIR")
+    return Path(override) if override else root / ".ecspress"
 
 
 def playbook_dir(root: Path, environ: Mapping[str, str] | None = None) -> Path:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,13 @@ LOCAL_EMPTY = str(HERE / "inventories" / "local-empty")
 FIXTURE_SECRET = "s3cr3t-fixture-password-4711"
 
 
+# Run artifacts and locks of these tests go to a folder of their own, never into the checkout's .ecspress/.
+STATE = Path(tempfile.mkdtemp(prefix="ecspress-cli-state-"))
+
+
 def ecspress(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     environ = {key: value for key, value in os.environ.items() if not key.startswith("ECSPRESS_")}
+    environ["ECSPRESS_STATE_DIR"] = str(STATE)
     return subprocess.run(
         [ECSPRESS, *args],
         env={**environ, **(env or {})},
@@ -68,7 +74,7 @@ def test_failing_run_names_task_host_and_message_and_exits_1() -> None:
     ) in result.stdout
     assert "PLAY RECAP" not in result.stdout  # progress lines, not Ansible's output
     run_dir = run_dir_of(result.stdout)
-    assert run_dir.parent == ROOT / ".ecspress" / "runs"
+    assert run_dir.parent == STATE / "runs"
     assert list(run_dir.glob("artifacts/*/job_events/*.json"))
 
 
@@ -130,7 +136,7 @@ def test_status_json_of_a_service_that_does_not_exist() -> None:
 def test_a_second_run_on_the_same_environment_refuses_naming_the_holder() -> None:
     from ecspress.lock import RunLock
 
-    with RunLock(ROOT / ".ecspress" / "locks" / "fixture-all.lock", "ecspress up (test holder)"):
+    with RunLock(STATE / "locks" / "fixture-all.lock", "ecspress up (test holder)"):
         result = ecspress("up", "-i", FIXTURE, env=fixtures())
     assert result.returncode == 2
     assert f"held by pid {os.getpid()}" in result.stderr and "ecspress up (test holder)" in result.stderr

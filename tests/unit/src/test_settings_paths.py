@@ -25,8 +25,20 @@ def test_project_root_reads_the_process_environment_by_default(tmp_path: Path, m
     assert settings.project_root() == tmp_path.resolve()
 
 
-def test_state_and_venv() -> None:
+def test_state_dir_is_the_checkouts_unless_ecspress_state_dir_says(tmp_path: Path) -> None:
+    assert settings.state_dir(ROOT, {}) == ROOT / ".ecspress"
+    assert settings.state_dir(ROOT, {"ECSPRESS_STATE_DIR": ""}) == ROOT / ".ecspress"
+    assert settings.state_dir(ROOT, {"ECSPRESS_STATE_DIR": str(tmp_path)}) == tmp_path
+
+
+def test_state_dir_reads_the_process_environment_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECSPRESS_STATE_DIR", str(tmp_path))
+    assert settings.state_dir(ROOT) == tmp_path
+    monkeypatch.delenv("ECSPRESS_STATE_DIR")
     assert settings.state_dir(ROOT) == ROOT / ".ecspress"
+
+
+def test_state_and_venv() -> None:
     assert settings.venv_bin() == Path(sys.executable).parent
 
 
