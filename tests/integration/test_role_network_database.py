@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -229,20 +230,28 @@ def test_each_teardown_takes_its_own_final_snapshot(
 
 
 @pytest.mark.parametrize(
-    ("extra", "named"),
-    [
-        ({"network_vpc_cidr": "10.0.0.0/33"}, "network_vpc_cidr"),
-        ({"network_public_subnets": ["10.42.0.0/24", "10.42.0.0/25"]}, "overlaps"),
-        ({"network_azs": ["us-east-1a"]}, "network_azs"),
-        ({"database_engine": "oracle"}, "database_engine"),
-        ({"network_container_port": "http"}, "network_container_port"),
+    ("extra", "message"),
+    [  # README "Bad input" rows 6-10, each message whole
+        ({"network_vpc_cidr": "10.0.0.0/33"}, "network_vpc_cidr: '10.0.0.0/33' is not a valid IPv4 CIDR"),
+        (
+            {"network_public_subnets": ["10.42.0.0/24", "10.42.0.0/25"]},
+            "network_public_subnets/network_private_subnets: 10.42.0.0/24 overlaps 10.42.0.0/25",
+        ),
+        ({"network_azs": ["us-east-1a"]}, "network_azs: at least 2 distinct availability zones are needed"),
+        ({"database_engine": "oracle"}, "value of database_engine must be one of: mariadb, mysql, got: oracle"),
+        (
+            {"network_container_port": "http"},
+            "argument 'network_container_port' is of type str and we were unable to convert to int: "
+            "\"'http'\" cannot be converted to an int",
+        ),
     ],
+    ids=["vpc-cidr", "overlap", "one-az", "engine", "port"],
 )
 def test_bad_input_is_refused_before_any_call(
-    extra: dict[str, Any], named: str, moto_server: MotoServer, playbook_runner: Runner
+    extra: dict[str, Any], message: str, moto_server: MotoServer, playbook_runner: Runner
 ) -> None:
-    name = f"ecspress-test-bad-{named.replace('_', '-')}"
-    with_network = named != "database_engine"  # the database case gets a prepared network fact instead
+    name = f"ecspress-test-bad-{uuid.uuid4().hex[:6]}"
+    with_network = "database_engine" not in extra  # the database case gets a prepared network fact instead
     network = {"private_subnet_ids": ["subnet-1", "subnet-2"], "security_groups": {"db": "sg-1"}}
     result = playbook_runner(
         PLAYBOOK,
@@ -250,12 +259,10 @@ def test_bad_input_is_refused_before_any_call(
             moto_server, ecspress_name=name, with_network=with_network, database_network=network, **extra
         ),
     )
-    assert result.rc != 0
-    assert named in result.stdout
-    vpcs = moto_server.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [name]}])
-    assert vpcs["Vpcs"] == []
-    instances = moto_server.client("rds").describe_db_instances()["DBInstances"]
-    assert [i for i in instances if i["DBInstanceIdentifier"] == name] == []
+    assert result.rc != 0 and result.changed == 0, result.changed_tasks
+    assert len(result.failed_tasks) == 1, result.failed_tasks
+    assert message in result.failed_tasks[0], result.failed_tasks[0]
+    assert resources_of(moto_server, name, docker=False) == {}
 
 
 def test_teardown_waits_for_interfaces_in_use_then_twice_leaves_nothing(

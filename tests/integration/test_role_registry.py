@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.conftest import MotoServer, PlaybookResult
+from tests.resources import resources_of
 
 PLAYBOOK = "tests/integration/playbooks/registry_role.yml"
 Runner = Callable[..., PlaybookResult]
@@ -52,19 +54,29 @@ def test_repository_shape_idempotence_and_teardown(moto_server: MotoServer, play
 
 
 @pytest.mark.parametrize(
-    ("extra", "named"),
-    [
-        ({"registry_repository_name": "Bad_Name"}, "registry_repository_name"),
-        ({"registry_keep_images": 0}, "registry_keep_images"),
-        ({"registry_keep_images": "many"}, "registry_keep_images"),
-        ({"registry_state": "gone"}, "registry_state"),
+    ("extra", "message"),
+    [  # README "Bad input" rows 11-13, each message whole
+        (
+            {"registry_repository_name": "Bad_Name"},
+            "registry_repository_name 'Bad_Name' is not a name ECR accepts (lowercase, digits, . _ - / separators, "
+            "2-256 characters)",
+        ),
+        ({"registry_keep_images": 0}, "registry_keep_images (0) is below 1"),
+        (
+            {"registry_keep_images": "many"},
+            "argument 'registry_keep_images' is of type str and we were unable to convert to int: "
+            "\"'many'\" cannot be converted to an int",
+        ),
+        ({"registry_state": "gone"}, "value of registry_state must be one of: present, absent, got: gone"),
     ],
+    ids=["name", "keep-0", "keep-many", "state"],
 )
 def test_bad_input_is_refused_before_any_call(
-    extra: dict[str, Any], named: str, moto_server: MotoServer, playbook_runner: Runner
+    extra: dict[str, Any], message: str, moto_server: MotoServer, playbook_runner: Runner
 ) -> None:
-    result = converge(playbook_runner, moto_server, **{**extra, "ecspress_name": "ecspress-test-bad"})
-    assert result.rc != 0
-    assert named in result.stdout
-    names = [r["repositoryName"] for r in moto_server.client("ecr").describe_repositories()["repositories"]]
-    assert not any(name.startswith("ecspress-test-bad") for name in names)
+    name = f"ecspress-test-bad-{uuid.uuid4().hex[:6]}"
+    result = converge(playbook_runner, moto_server, **{**extra, "ecspress_name": name})
+    assert result.rc != 0 and result.changed == 0, result.changed_tasks
+    assert len(result.failed_tasks) == 1, result.failed_tasks
+    assert message in result.failed_tasks[0], result.failed_tasks[0]
+    assert resources_of(moto_server, name, docker=False) == {}

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import MotoServer, PlaybookResult, run_playbook
+from tests.resources import resources_of
 
 pytestmark = pytest.mark.slow
 
@@ -440,38 +441,59 @@ def test_image_of_a_running_service_is_left_to_the_deploy_step(stack: Stack) -> 
 # --- bad input: refused before any AWS call, naming the variable --------------------------------
 
 
-BAD_INPUTS: dict[str, tuple[dict[str, Any], list[str]]] = {
-    "cpu_memory_pair": ({"service_cpu": 256, "service_memory": 4096}, ["service_cpu", "service_memory"]),
+# README "Bad input" rows 14-19 (and the name), each message whole.
+BAD_INPUTS: dict[str, tuple[dict[str, Any], str]] = {
+    "cpu_memory_pair": (
+        {"service_cpu": 256, "service_memory": 4096},
+        "service_cpu=256 with service_memory=4096 is not a Fargate task size. With service_cpu=256, service_memory "
+        "must be one of 512, 1024, 2048.",
+    ),
     "min_above_max": (
         {"service_min_capacity": 5, "service_max_capacity": 3},
-        ["service_min_capacity", "service_max_capacity"],
+        "service_min_capacity=5 and service_max_capacity=3 must satisfy 0 <= service_min_capacity <= "
+        "service_max_capacity",
     ),
-    "container_port_not_numeric": ({"service_container_port": "http"}, ["service_container_port"]),
-    "database_port_not_numeric": ({"service_database": {"port": "abc"}}, ["service_database", "port"]),
-    "image_by_tag": ({"service_image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/wp:latest"}, ["service_image"]),
-    "name_too_long": ({"ecspress_name": "x" * 29}, ["service_name"]),
-    "log_retention_not_accepted": ({"service_log_retention_days": 10}, ["service_log_retention_days"]),
+    "container_port_not_numeric": (
+        {"service_container_port": "http"},
+        "argument 'service_container_port' is of type str and we were unable to convert to int: "
+        "\"'http'\" cannot be converted to an int",
+    ),
+    "database_port_not_numeric": (
+        {"service_database": {"port": "abc"}},
+        "service_database must look like the database role's ecspress_database: endpoint, port (a number 1-65535), "
+        "name, user, secret_arn (a Secrets Manager ARN). Got endpoint=",
+    ),
+    "image_by_tag": (
+        {"service_image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/wp:latest"},
+        "service_image '123456789012.dkr.ecr.us-east-1.amazonaws.com/wp:latest' is not an image reference by digest "
+        "(repo@sha256:<64 hex>)",
+    ),
+    "name_too_long": (
+        {"ecspress_name": "x" * 29},
+        f"service_name '{'x' * 29}' must be 1 to 28 letters, digits or hyphens, neither starting nor ending with a "
+        "hyphen (the ALB and target group names add '-alb' / '-tg' and may not exceed 32 characters).",
+    ),
+    "log_retention_not_accepted": (
+        {"service_log_retention_days": 10},
+        "value of service_log_retention_days must be one of: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, "
+        "545, 731, 1827, 3653, got: 10",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_bad_input_is_refused_before_any_aws_call(prerequisites: Prerequisites, case: str) -> None:
-    overrides, named = BAD_INPUTS[case]
+    overrides, expected = BAD_INPUTS[case]
     overrides = dict(overrides)
     if "service_database" in overrides:
         overrides["service_database"] = {**prerequisites.database, **overrides["service_database"]}
     name = str(overrides.get("ecspress_name", unique_name("bad")))
     result = prerequisites.run(name, **overrides)
 
-    assert result.rc != 0
-    message = " ".join(result.failed_tasks)
-    for variable in named:
-        assert variable in message, message
-    moto = prerequisites.moto
-    assert moto.client("ecs").describe_clusters(clusters=[name])["clusters"] == []
-    assert moto.client("logs").describe_log_groups(logGroupNamePrefix=f"/ecs/{name}")["logGroups"] == []
-    roles = moto.client("iam").list_roles()["Roles"]
-    assert not [role for role in roles if role["RoleName"].startswith(name)]
+    assert result.rc != 0 and result.changed == 0, result.changed_tasks
+    assert len(result.failed_tasks) == 1, result.failed_tasks
+    assert expected in result.failed_tasks[0], result.failed_tasks[0]
+    assert resources_of(prerequisites.moto, name, docker=False) == {}
 
 
 # --- teardown -----------------------------------------------------------------------------------
