@@ -486,9 +486,11 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(moto: AuthorizingMoto) -> Stack:
+def stack(moto: AuthorizingMoto) -> Iterator[Stack]:
     """The site stages as the site role (the service created on an image the deploy then replaces), then
-    deploy.yml and status.yml as the deploy role."""
+    deploy.yml and status.yml as the deploy role. Afterwards, whatever order the tests ran in: teardown.yml as
+    the site role, and the check that every granted action was used (a failure is reported as an error of the
+    last test using the stack)."""
     start = moto.mark()
     placeholder = {
         "reference": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{REPOSITORY}@sha256:{'0' * 64}",
@@ -504,7 +506,7 @@ def stack(moto: AuthorizingMoto) -> Stack:
             "ecspress-deploy-runner", "playbooks/deploy.yml", tags="registry,deploy", ecspress_image=moto.put_image(1)
         )
         status = moto.run("ecspress-deploy-runner", "playbooks/status.yml")
-    return Stack(
+    yield Stack(
         site=site,
         deploy=deploy,
         status=status,
@@ -513,6 +515,8 @@ def stack(moto: AuthorizingMoto) -> Stack:
         site_refused=refused(moto, "ecspress-site-runner", start),
         deploy_refused=refused(moto, "ecspress-deploy-runner", middle),
     )
+    teardown_runs_with_the_site_policy(moto)
+    every_granted_action_is_used(moto)
 
 
 def test_moto_refuses_an_action_the_role_lacks(moto: AuthorizingMoto) -> None:
@@ -594,7 +598,7 @@ def test_the_registry_stage_fails_without_an_action_it_calls(stack: Stack, moto:
     assert "not authorized to perform: ecr:PutLifecyclePolicy" in result.stdout, result.failed_tasks
 
 
-def test_teardown_runs_with_the_site_policy(stack: Stack, moto: AuthorizingMoto) -> None:
+def teardown_runs_with_the_site_policy(moto: AuthorizingMoto) -> None:
     start = moto.mark()
     result = moto.run("ecspress-site-runner", "playbooks/teardown.yml")
     assert result.rc == 0, result.failed_tasks
@@ -604,9 +608,9 @@ def test_teardown_runs_with_the_site_policy(stack: Stack, moto: AuthorizingMoto)
     assert {"ecs:DeleteService", "rds:DeleteDBInstance", "ec2:DeleteVpc", "iam:DeleteRole"} <= called
 
 
-def test_every_granted_action_is_used(moto: AuthorizingMoto) -> None:
+def every_granted_action_is_used(moto: AuthorizingMoto) -> None:
     """Least privilege the other way round: each action of a policy was called by the runs above, is implied
-    by one of their calls, or is on a path named in CONDITIONAL. Runs last (file order)."""
+    by one of their calls (teardown included), or is on a path named in CONDITIONAL."""
     called = {
         "site": {action for action, _ in moto.decisions("ecspress-site-runner")},
         "deploy": {action for action, _ in moto.decisions("ecspress-deploy-runner")},
