@@ -75,8 +75,12 @@ mutation: venv ## mutation score of the pure code against the unit tests (mutmut
 			for name, codes in rows]'
 	@echo "  survivors: $(BIN)/mutmut results; one of them: $(BIN)/mutmut show <name>"
 
+# Two workers, one test file each at a time (module fixtures stay whole): most of a test's time is spent waiting
+# on moto's sleeps, rollouts and image builds, so the two cores overlap them. Every test uses names of its own.
+TEST_WORKERS ?= 2
+
 test: stack lint ## everything: lint, unit, local stack, roles against moto, image, molecule (prints the 25 slowest)
-	$(BIN)/pytest tests -q --durations=25 $(PYTEST_ARGS)
+	$(BIN)/pytest tests -q --durations=25 -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 down: venv ## tear down the site, then stop what the local stack started
 	-$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/teardown.yml

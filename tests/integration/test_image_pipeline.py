@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from tests.conftest import PlaybookResult
 
 pytestmark = [pytest.mark.docker, pytest.mark.stack, pytest.mark.slow]
-NAME = "ecspress-test-img"
+# A name of this run's own: a killed earlier run's images (registry, engine) are never reused as "first build".
+NAME = f"ecspress-test-img-{uuid.uuid4().hex[:4]}"
 Runner = Callable[..., PlaybookResult]
 
 
@@ -31,7 +33,8 @@ def reference_in(result: PlaybookResult) -> str:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, PlaybookResult]]:
+    """Build, reuse, forced rebuild, reuse; afterwards the repository (moto, registry) and the engine's images go."""
     from tests.conftest import run_playbook
 
     runs = {}
@@ -41,7 +44,15 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
             extravars={"ecspress_name": NAME, "image_pipeline_force_build": force},
             private_dir=tmp_path_factory.mktemp(key),
         )
-    return runs
+    yield runs
+    down = run_playbook(
+        "playbooks/teardown.yml",
+        extravars={"ecspress_name": NAME},
+        tags="registry,local",
+        private_dir=tmp_path_factory.mktemp("down"),
+    )
+    assert down.rc == 0, down.failed_tasks
+    assert registry_tags() == [] and ours_left() == []
 
 
 def test_build_smoke_test_push_and_pull_back_by_digest(built: dict[str, PlaybookResult]) -> None:
