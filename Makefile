@@ -75,9 +75,10 @@ mutation: venv ## mutation score of the pure code against the unit tests (mutmut
 			for name, codes in rows]'
 	@echo "  survivors: $(BIN)/mutmut results; one of them: $(BIN)/mutmut show <name>"
 
-# Two workers, one test file each at a time (module fixtures stay whole): most of a test's time is spent waiting
-# on moto's sleeps, rollouts and image builds, so the two cores overlap them. Every test uses names of its own.
-TEST_WORKERS ?= 2
+# Three workers, one test file each at a time (module fixtures stay whole), longest files first (tests/conftest.py):
+# most of a test's time is spent waiting on moto's sleeps, rollouts, pulls and pushes, so the two cores overlap
+# them. Every test uses names of its own.
+TEST_WORKERS ?= 3
 
 test: stack lint ## everything: lint, unit, local stack, roles against moto, image, molecule (prints the 25 slowest)
 	$(BIN)/pytest tests -q --durations=25 -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
