@@ -81,7 +81,7 @@ def ansible_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
 @dataclass
 class MotoServer:
     url: str
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | None = None  # None: a server this test did not start (the local stack's)
 
     def client(self, service: str) -> Any:
         return boto3.client(

@@ -14,30 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import REGION, ROOT
+from tests.conftest import ROOT, MotoServer
 
 Listing = dict[str, list[str]]
-
-
-class Endpoint:
-    """An AWS endpoint to list from: a test's private moto, or the local stack's."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def client(self, service: str) -> Any:
-        import boto3
-
-        return boto3.client(
-            service,
-            endpoint_url=self.url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-
-MotoServer = Endpoint  # anything with .client(service) will do: tests.conftest.MotoServer is one
 
 
 def _named(items: list[dict[str, Any]], key: str, name: str) -> list[str]:
@@ -207,7 +186,7 @@ def local_secrets(name: str, root: Path = ROOT) -> Listing:
     return {"local_secrets_folder": [str(folder)] if folder.exists() else []}
 
 
-def resources_of(moto: Any, name: str, *, docker: bool = True, images: bool = True) -> Listing:
+def resources_of(moto: MotoServer | None, name: str, *, docker: bool = True, images: bool = True) -> Listing:
     """Every resource of environment `name` that exists, by kind; kinds with none are left out."""
     found: Listing = {}
     for kind in AWS_KINDS if moto is not None else []:

@@ -16,8 +16,8 @@ import boto3
 import pytest
 import requests
 
-from tests.conftest import ROOT, PlaybookResult, run_playbook
-from tests.resources import Endpoint, describe, resources_of
+from tests.conftest import ROOT, MotoServer, PlaybookResult, run_playbook
+from tests.resources import describe, resources_of
 
 pytestmark = [pytest.mark.docker, pytest.mark.stack, pytest.mark.slow]
 # A name of this run's own: what a killed earlier run left (in moto, Docker or the registry) is never adopted.
@@ -85,7 +85,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, e2e_inventory: Path) -> Itera
     down = ecspress("down", "-i", str(e2e_inventory), "--yes", "--keep-stack")
     assert down.returncode == 0, down.stdout[-3000:] + down.stderr[-3000:]
     assert "local stack:" not in down.stdout  # --keep-stack: moto and the registry stay for the other tests
-    left = resources_of(Endpoint(MOTO), NAME)
+    left = resources_of(MotoServer(MOTO), NAME)
     assert left == {}, describe(left)
     again = run_playbook("playbooks/teardown.yml", extravars=extravars, private_dir=tmp_path_factory.mktemp("down"))
     assert again.rc == 0 and again.changed == 0, again.changed_tasks
@@ -263,4 +263,4 @@ def test_check_on_a_fresh_environment_previews_every_stage_and_creates_nothing(
         ("local", f"{name}-wordpress from the new image"),
     ]:
         assert f"→ {stage} would create: " in result.stdout and words in result.stdout, (stage, result.stdout)
-    assert resources_of(Endpoint(MOTO), name) == {}
+    assert resources_of(MotoServer(MOTO), name) == {}
