@@ -5,7 +5,9 @@ nothing of ours behind."""
 from __future__ import annotations
 
 import json
+import random
 import shutil
+import socket
 import subprocess
 import sys
 import uuid
@@ -22,7 +24,26 @@ from tests.resources import describe, resources_of
 pytestmark = [pytest.mark.docker, pytest.mark.stack, pytest.mark.slow]
 # A name of this run's own: what a killed earlier run left (in moto, Docker or the registry) is never adopted.
 NAME = f"ecspress-e2e-{uuid.uuid4().hex[:4]}"
-PORT = 18080  # not 8080: a user's `make up` site may be running there
+
+
+def unused_site_port() -> int:
+    """A port on 127.0.0.1 nothing listens on, below the kernel's ephemeral range (Docker allocates the
+    `127.0.0.1::80` ports of smoke tests from it). Not 8080, nor any fixed one: a user's `make up` site,
+    or a container another run left behind with a restart policy (Docker starts it again with its port),
+    may hold it."""
+    ephemeral_start = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    upper = ephemeral_start if 21000 < ephemeral_start < 30000 else 30000
+    for port in random.sample(range(20000, upper), 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))  # Docker's proxy binds each published port
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no unused port on 127.0.0.1 between 20000 and {upper}")
+
+
+PORT = unused_site_port()
 MOTO = "http://127.0.0.1:5100"
 SECRETS = ROOT / ".ecspress" / "local" / "secrets" / NAME
 
@@ -248,7 +269,7 @@ def test_check_on_a_fresh_environment_previews_every_stage_and_creates_nothing(
     inventory = tmp_path_factory.mktemp("inventory-check") / "e2e-check"
     shutil.copytree(ROOT / "inventories" / "local", inventory)
     (inventory / "group_vars" / "all" / "zz-e2e.yml").write_text(
-        f"---\necspress_name: {name}\nlocal_run_port: {PORT + 1}\n"
+        f"---\necspress_name: {name}\nlocal_run_port: {unused_site_port()}\n"
     )
 
     result = ecspress("up", "--check", "-i", str(inventory))
