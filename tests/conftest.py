@@ -101,7 +101,14 @@ class MotoServer:
 
 def start_moto(log_path: Path, extra_env: dict[str, str] | None = None) -> MotoServer:
     port = free_port()
-    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", **(extra_env or {})}
+    # ECS tasks are not run on Docker unless a test asks (ECSPRESS_LOCAL_RUN_TASKS=1, tests/local/test_ecs_tasks.py):
+    # the other tests deploy tiny manifests that pull but cannot run, and test what the API answers.
+    env = {
+        **os.environ,
+        "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+        "ECSPRESS_LOCAL_RUN_TASKS": "0",
+        **(extra_env or {}),
+    }
     log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "ecspress.local.motoserver", "--host", "127.0.0.1", "--port", str(port)],
@@ -130,7 +137,7 @@ class FargateService:
 
     def __init__(self, server: MotoServer, name: str, circuit_breaker: bool = True, step: float = 0.5) -> None:
         self.ecs, ec2 = server.client("ecs"), server.client("ec2")
-        vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
+        self.vpc = vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
         self.subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.77.1.0/24")["Subnet"]["SubnetId"]
         self.step = step
         self.group = ec2.create_security_group(GroupName=name, Description="t", VpcId=vpc)["GroupId"]
@@ -151,7 +158,7 @@ class FargateService:
             )["taskDefinition"]["taskDefinitionArn"]
         )
 
-    def create(self, task_definition: str, desired: int = 2) -> None:
+    def create(self, task_definition: str, desired: int = 2, **extra: Any) -> None:
         self.ecs.create_service(
             cluster=self.cluster,
             serviceName=self.name,
@@ -160,6 +167,7 @@ class FargateService:
             launchType="FARGATE",
             networkConfiguration={"awsvpcConfiguration": {"subnets": [self.subnet], "securityGroups": [self.group]}},
             deploymentConfiguration={"deploymentCircuitBreaker": {"enable": self.circuit_breaker, "rollback": True}},
+            **extra,
         )
 
     def describe(self) -> dict[str, Any]:

@@ -5,15 +5,20 @@ locally. This model gives the local stack the behaviour ECS documents:
 
 * CreateService / UpdateService with a new task definition (or forceNewDeployment) starts a new
   PRIMARY deployment (rolloutState IN_PROGRESS); the previous PRIMARY turns ACTIVE.
-* Every ``ECSPRESS_LOCAL_ROLLOUT_SECONDS`` (default 2 s) the deployment launches a task. If every
-  container image of the task definition can be pulled — checked for real through the local
-  registry's HTTP API, or in moto's ECR for ECR URIs — the deployment COMPLETES: running =
-  desired, older deployments drained, "has reached a steady state".
-* Otherwise each task stops with ``CannotPullContainerError`` (a real STOPPED task that
-  ``list_tasks``/``describe_tasks`` return), ``failedTasks`` grows, and with the deployment circuit
-  breaker on, at the threshold (half the desired count, at least 3, at most 200) the deployment
-  turns FAILED and, with rollback on, ECS rolls back to the last deployment that completed.
-  With the circuit breaker off, tasks keep failing for ever, as on ECS.
+* Every ``ECSPRESS_LOCAL_ROLLOUT_SECONDS`` (default 2 s) the deployment looks at its task. An image
+  that cannot be pulled — checked through the local registry's HTTP API, or in moto's ECR for ECR
+  URIs — stops each task with ``CannotPullContainerError`` (a real STOPPED task that
+  ``list_tasks``/``describe_tasks`` return).
+* An image of the local registry is then run for real (``ecs_tasks``): the task starts on Docker
+  with the task definition's environment, secrets and health checks, and the target group's health
+  check must pass. A healthy task COMPLETES the deployment: running = desired, older deployments
+  drained and their task stopped, "has reached a steady state". A task that exits or fails a check
+  stops with ECS's reason and the next one starts. (ECR URIs, whose layers moto does not hold, and
+  ``ECSPRESS_LOCAL_RUN_TASKS=0`` complete once the image exists.)
+* Each stopped task grows ``failedTasks``; with the deployment circuit breaker on, at the threshold
+  (half the desired count, at least 3, at most 200) the deployment turns FAILED and, with rollback
+  on, ECS rolls back to the last deployment that completed. With the circuit breaker off, tasks keep
+  failing for ever, as on ECS.
 
 State advances lazily, when DescribeServices (or ListTasks) is answered. Service events are
 written with ECS's wording. Only the local stack uses this; the collection never imports it.
@@ -46,6 +51,7 @@ ECS keeps 90 days of them
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import secrets
@@ -60,8 +66,9 @@ import requests
 from moto.ecr.models import ecr_backends
 from moto.ecs.models import EC2ContainerServiceBackend, Service, Task
 
-REGISTRY_CREDENTIALS = ("AWS", os.environ.get("ECSPRESS_LOCAL_REGISTRY_PASSWORD", "123456789012-auth-token"))
-LOCAL_REGISTRY_HOSTS = {"127.0.0.1:5000", "localhost:5000", os.environ.get("ECSPRESS_REGISTRY_HOST", "127.0.0.1:5000")}
+from ecspress.local import ecs_tasks
+from ecspress.local.ecs_tasks import LOCAL_REGISTRY_HOSTS, REGISTRY_CREDENTIALS
+
 MANIFEST_TYPES = ", ".join(
     [
         "application/vnd.docker.distribution.manifest.v2+json",
@@ -98,9 +105,14 @@ class Rollout:
     # in the failed service deployment), and the one a rollback deployment rolls back.
     service_deployment: dict[str, Any] | None = None
     rollback_of: dict[str, Any] | None = None
+    # Tasks run for real (ecs_tasks): whether this deployment's, and the one starting or running now.
+    runs_tasks: bool = False
+    current: tuple[Task, ecs_tasks.TaskRun] | None = None
 
 
 _ROLLOUTS: dict[str, Rollout] = {}
+# Service ARN -> the tasks that run for the service's completed deployment (stopped when another completes).
+_RUNNING: dict[str, list[tuple[Task, ecs_tasks.TaskRun]]] = {}
 # Service ARN -> its service deployments, oldest first; service revision ARN -> revision.
 _SERVICE_DEPLOYMENTS: dict[str, list[dict[str, Any]]] = {}
 _SERVICE_REVISIONS: dict[str, dict[str, Any]] = {}
@@ -188,6 +200,7 @@ def start_deployment(
     for deployment in service.deployments:
         if deployment["status"] == "PRIMARY":
             deployment["status"] = "ACTIVE"
+        stop_current(_ROLLOUTS.get(str(deployment["id"])), "Scaling activity initiated by a newer deployment")
     created = now()
     number = f"{uuid.uuid4().int % 10**19:019d}"
     deployment_id = f"ecs-svc/{number}"
@@ -212,6 +225,7 @@ def start_deployment(
     definitions = backend.describe_task_definition(task_definition_arn).container_definitions
     images = [str(container.get("image", "")) for container in definitions]
     rollout = Rollout(deployment=record, pull_error=pull_error(backend, images), rollback_of=rollback_of)
+    rollout.runs_tasks = ecs_tasks.enabled() and all(split_image(image)[0] in LOCAL_REGISTRY_HOSTS for image in images)
     revision = record_revision(service, task_definition_arn, number, created)
     if rollback_of is None:
         rollout.service_deployment = record_service_deployment(service, revision, created)
@@ -322,20 +336,27 @@ def complete(backend: EC2ContainerServiceBackend, service: Service, rollout: Rol
 
 
 def fail_one_task(backend: EC2ContainerServiceBackend, service: Service, rollout: Rollout) -> None:
-    task = stopped_task(backend, service, rollout)
+    """A task of the deployment could not start because its image cannot be pulled."""
+    task = new_task(backend, service, rollout)
+    set_stopped(task, "TaskFailedToStart", rollout.pull_error or "", {})
+    count_failure(service, rollout, task, f"has started 1 tasks: (task {task.id}).")
+
+
+def count_failure(service: Service, rollout: Rollout, task: Task, event: str) -> None:
     rollout.task_arns.append(task.task_arn)
     rollout.deployment["failedTasks"] += 1
     if rollout.service_deployment is not None:
         rollout.service_deployment["deploymentCircuitBreaker"]["failureCount"] += 1
     rollout.deployment["updatedAt"] = now()
-    add_event(service, f"has started 1 tasks: (task {task.id}).")
+    add_event(service, event)
 
 
-def stopped_task(backend: EC2ContainerServiceBackend, service: Service, rollout: Rollout) -> Task:
+def new_task(backend: EC2ContainerServiceBackend, service: Service, rollout: Rollout) -> Task:
+    """A task record of the deployment, as ListTasks / DescribeTasks answer it (RUNNING until stopped)."""
     cluster = backend.clusters[service.cluster_name]
     task_definition = backend.describe_task_definition(rollout.deployment["taskDefinition"])
-    # moto's Task() crashes building an awsvpc ENI (NetworkInterface has no private_dns_name), and a
-    # task that never started holds no ENI anyway: build it as a non-awsvpc task.
+    # moto's Task() crashes building an awsvpc ENI (NetworkInterface has no private_dns_name), and
+    # the model's tasks hold no ENI of moto's anyway: build it as a non-awsvpc task.
     network_mode, task_definition.network_mode = task_definition.network_mode, "bridge"
     try:
         task = Task(
@@ -350,17 +371,135 @@ def stopped_task(backend: EC2ContainerServiceBackend, service: Service, rollout:
         )
     finally:
         task_definition.network_mode = network_mode
-    task.last_status = "STOPPED"
-    task.desired_status = "STOPPED"
-    task.stopped_reason = rollout.pull_error or ""
-    # moto's Task has no stopCode/stoppedAt; its serializer picks these attributes up by name.
-    setattr(task, "stop_code", "TaskFailedToStart")  # noqa: B010
-    setattr(task, "stopped_at", now())  # noqa: B010
-    for container in task.containers:
-        container.last_status = "STOPPED"
-        setattr(container, "reason", rollout.pull_error)  # noqa: B010
     backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
     return task
+
+
+def set_stopped(task: Task, stop_code: str, reason: str, containers: dict[str, tuple[int | None, str]]) -> None:
+    task.last_status = "STOPPED"
+    task.desired_status = "STOPPED"
+    task.stopped_reason = reason
+    # moto's Task has no stopCode/stoppedAt; its serializer picks these attributes up by name.
+    setattr(task, "stop_code", stop_code)  # noqa: B010
+    setattr(task, "stopped_at", now())  # noqa: B010
+    outcomes = list(containers.values())
+    for index, container in enumerate(task.containers):
+        exit_code, container_reason = outcomes[index] if index < len(outcomes) else (None, "")
+        container.last_status = "STOPPED"
+        setattr(container, "reason", container_reason or (reason if stop_code == "TaskFailedToStart" else ""))  # noqa: B010
+        if exit_code is not None:
+            container.exitCode = exit_code
+
+
+# --- tasks run for real (ecs_tasks) -----------------------------------------------------------
+
+
+def resolve_secret(backend: EC2ContainerServiceBackend, value_from: str) -> str:
+    """A task definition secret's value, from moto's Secrets Manager or SSM, as the ECS agent reads it."""
+    from moto.secretsmanager.models import secretsmanager_backends
+    from moto.ssm.models import ssm_backends
+
+    service, name, key, stage, version = ecs_tasks.secret_reference(value_from)
+    try:
+        if service == "ssm":
+            parameter = ssm_backends[backend.account_id][backend.region_name].get_parameter(name)
+            if parameter is None:
+                raise KeyError(name)
+            return str(parameter.value)
+        secrets_backend = secretsmanager_backends[backend.account_id][backend.region_name]
+        # moto's signature says str; its code takes None for "not given", as the API does.
+        value = secrets_backend.get_secret_value(name, version, stage)  # type: ignore[arg-type]
+        text = str(value.get("SecretString") or "")
+        return text if key is None else str(json.loads(text)[key])
+    except Exception as error:  # whatever moto raises, Fargate reports it this way
+        raise ecs_tasks.SecretNotFound(
+            f"execution resource retrieval failed: unable to retrieve secret from asm: service call has been "
+            f"retried 1 time(s): failed to fetch secret {value_from}: {type(error).__name__}: {error}"
+        ) from error
+
+
+def target_check(backend: EC2ContainerServiceBackend, service: Service) -> ecs_tasks.TargetCheck | None:
+    """The health check of the service's (first) target group, as the task will meet it."""
+    from moto.elbv2.models import elbv2_backends
+
+    elbv2 = elbv2_backends[backend.account_id][backend.region_name]
+    for balancer in service.load_balancers or []:
+        group = elbv2.target_groups.get(str(balancer.get("targetGroupArn") or ""))
+        if group is None or not group.health_check_enabled:
+            continue
+        traffic_port = int(balancer.get("containerPort") or group.port or 80)
+        port = traffic_port if group.health_check_port in (None, "traffic-port") else int(group.health_check_port)
+        return ecs_tasks.TargetCheck(
+            target_group_arn=group.arn,
+            port=port,
+            path=group.health_check_path or "/",
+            matcher=str((group.matcher or {}).get("HttpCode") or "200"),
+            unhealthy_threshold=int(group.unhealthy_threshold_count or 2),
+        )
+    return None
+
+
+def launch_task(backend: EC2ContainerServiceBackend, service: Service, rollout: Rollout) -> None:
+    task = new_task(backend, service, rollout)
+    task.last_status = "PROVISIONING"
+    definition = backend.describe_task_definition(rollout.deployment["taskDefinition"])
+    run = ecs_tasks.TaskRun(
+        task_arn=task.task_arn,
+        prefix=f"{service.cluster_name}-task-{task.id[:8]}",
+        definitions=[dict(container) for container in definition.container_definitions],
+        task_memory=str(definition.memory) if definition.memory else None,
+        efs_volumes={str(v["name"]) for v in definition.volumes or [] if v.get("efsVolumeConfiguration")},
+        target=target_check(backend, service),
+        grace_seconds=float(getattr(service, "health_check_grace_period_seconds", None) or 0),
+        labels={
+            ecs_tasks.TASK_LABEL: task.task_arn,
+            ecs_tasks.SERVER_LABEL: ecs_tasks.server_id(),
+            "io.ecspress.ecs-service": service.arn,
+        },
+    )
+    rollout.current = (task, run)
+    threading.Thread(target=ecs_tasks.start, args=(run, lambda ref: resolve_secret(backend, ref)), daemon=True).start()
+    add_event(service, f"has started 1 tasks: (task {task.id}).")
+
+
+def advance_running(backend: EC2ContainerServiceBackend, service: Service, rollout: Rollout) -> None:
+    """One look at the deployment's task on Docker: start one, fail it, or complete the deployment."""
+    if rollout.current is None:
+        launch_task(backend, service, rollout)
+        return
+    task, run = rollout.current
+    seen = ecs_tasks.observe(run)
+    if seen.state == ecs_tasks.PENDING:
+        return
+    task.last_status = "RUNNING"
+    if seen.state == ecs_tasks.HEALTHY:
+        retire_running(service, f"Scaling activity initiated by (deployment {rollout.deployment['id']})")
+        _RUNNING[service.arn] = [rollout.current]
+        rollout.current = None
+        complete(backend, service, rollout)
+    elif seen.state == ecs_tasks.STOPPED:
+        ecs_tasks.stop(run)
+        set_stopped(task, seen.stop_code, seen.reason, seen.containers)
+        rollout.current = None
+        count_failure(service, rollout, task, f"has stopped 1 running tasks: (task {task.id}).")
+        trip_circuit_breaker(backend, service, rollout)
+
+
+def stop_current(rollout: Rollout | None, reason: str) -> None:
+    """Stop the task a deployment is starting (a newer deployment replaces it, or the service goes)."""
+    if rollout is not None and rollout.current is not None:
+        task, run = rollout.current
+        run.ready.wait(timeout=600)  # a start in progress would leave its containers behind
+        ecs_tasks.stop(run)
+        set_stopped(task, "ServiceSchedulerInitiated", reason, {})
+        rollout.current = None
+
+
+def retire_running(service: Service, reason: str) -> None:
+    """Stop the tasks of the service's earlier deployment (ECS drains them once the new one is healthy)."""
+    for task, run in _RUNNING.pop(service.arn, []):
+        ecs_tasks.stop(run)
+        set_stopped(task, "ServiceSchedulerInitiated", reason, {})
 
 
 def roll_back(backend: EC2ContainerServiceBackend, service: Service, failed: Rollout) -> None:
@@ -390,22 +529,30 @@ def advance(backend: EC2ContainerServiceBackend, service: Service) -> None:
     due = int((now() - primary["createdAt"]) / timedelta(seconds=step_seconds()))
     if due < 1:
         return
-    if rollout.pull_error is None or primary["desiredCount"] == 0:
+    if primary["desiredCount"] == 0 or (rollout.pull_error is None and not rollout.runs_tasks):
         complete(backend, service, rollout)
-        return
+    elif rollout.pull_error is None:
+        advance_running(backend, service, rollout)
+    else:
+        while rollout.attempts < due and primary["rolloutState"] == "IN_PROGRESS":
+            rollout.attempts += 1
+            fail_one_task(backend, service, rollout)
+            trip_circuit_breaker(backend, service, rollout)
+
+
+def trip_circuit_breaker(backend: EC2ContainerServiceBackend, service: Service, rollout: Rollout) -> None:
+    """At the threshold of failed tasks, with the circuit breaker on: FAILED, then the rollback if asked."""
     enabled, rollback = circuit_breaker(service)
-    while rollout.attempts < due:
-        rollout.attempts += 1
-        fail_one_task(backend, service, rollout)
-        if enabled and primary["failedTasks"] >= failure_threshold(primary["desiredCount"]):
-            primary["rolloutState"] = "FAILED"
-            primary["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
-            add_event(service, f"deployment {primary['id']} deployment failed: tasks failed to start.")
-            if rollback:
-                roll_back(backend, service, rollout)
-            elif rollout.service_deployment is not None:
-                finish(rollout.service_deployment, "STOPPED", "ECS deployment circuit breaker: tasks failed to start.")
-            return
+    primary = rollout.deployment
+    if not enabled or primary["failedTasks"] < failure_threshold(primary["desiredCount"]):
+        return
+    primary["rolloutState"] = "FAILED"
+    primary["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
+    add_event(service, f"deployment {primary['id']} deployment failed: tasks failed to start.")
+    if rollback:
+        roll_back(backend, service, rollout)
+    elif rollout.service_deployment is not None:
+        finish(rollout.service_deployment, "STOPPED", "ECS deployment circuit breaker: tasks failed to start.")
 
 
 # --- hooks into moto -----------------------------------------------------------------------
@@ -440,9 +587,23 @@ def _wrap_update_service(original: Any) -> Any:
                 primary.update(desiredCount=service.desired_count, updatedAt=now())
                 if primary["rolloutState"] == "COMPLETED":
                     primary.update(runningCount=service.desired_count, pendingCount=0)
+                if service.desired_count == 0:
+                    retire_running(service, f"Scaling activity initiated by (deployment {primary['id']})")
             return service
 
     return update_service
+
+
+def _wrap_delete_service(original: Any) -> Any:
+    def delete_service(self: EC2ContainerServiceBackend, cluster_name: str, service_name: str, force: bool) -> Service:
+        with _LOCK:
+            service: Service = original(self, cluster_name, service_name, force)
+            for deployment in deployments_of(service):
+                stop_current(_ROLLOUTS.get(deployment["id"]), "Service deleted")
+            retire_running(service, "Service deleted")
+            return service
+
+    return delete_service
 
 
 def _wrap_describe_services(original: Any) -> Any:
@@ -565,6 +726,7 @@ def install() -> str:
         backend.create_service = _wrap_create_service(backend.create_service)  # type: ignore[method-assign]
         backend.update_service = _wrap_update_service(backend.update_service)  # type: ignore[method-assign]
         backend.describe_services = _wrap_describe_services(backend.describe_services)  # type: ignore[method-assign]
+        backend.delete_service = _wrap_delete_service(backend.delete_service)  # type: ignore[method-assign]
         from moto.ecs.responses import EC2ContainerServiceResponse
 
         for name, method in _response_methods().items():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 # Read by moto when its IAM backend is created: without it, attaching
@@ -17,7 +18,7 @@ os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
-from ecspress.local import aws_rules, ecr_bridge, ecs_rollout, moto_compat
+from ecspress.local import aws_rules, ecr_bridge, ecs_rollout, ecs_tasks, moto_compat
 
 
 def serve(host: str, port: int) -> None:
@@ -26,10 +27,15 @@ def serve(host: str, port: int) -> None:
     applied += aws_rules.apply_all()
     applied.append(ecs_rollout.install())
     applied.append(ecr_bridge.install())
+    # The ECS tasks this server runs on Docker end with it (moto's state is gone, nothing could stop them later).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server(host, port, app, threaded=True)
     print(f"moto listening on http://{host}:{server.server_port} with fixes: {', '.join(applied)}", flush=True)
-    server.serve_forever()
+    try:
+        server.serve_forever()
+    finally:
+        ecs_tasks.remove_containers()
 
 
 def main(argv: list[str] | None = None) -> int:

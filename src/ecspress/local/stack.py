@@ -25,6 +25,7 @@ from typing import Any
 import bcrypt
 import requests
 
+from ecspress.local import ecs_tasks
 from ecspress.local.apt_sources import read_mirror
 
 MOTO_PORT = int(os.environ.get("ECSPRESS_MOTO_PORT", "5100"))
@@ -517,6 +518,9 @@ def stop(say: Callable[[str], None] = print) -> None:
         if component and component.started_by_us and pid_alive(component.pid):
             say(f"  stopping {name} (pid {component.pid})")
             stop_pid(int(component.pid or 0), timeout=30 if name == "dockerd" else 10)
+        if name == "moto" and docker_answers():
+            # moto removed the ECS task containers it ran (ecs_tasks); their network goes with it.
+            docker("network", "rm", ecs_tasks.NETWORK, check=False)
         state.pop(name, None)
     save_state(directory, state)
 
