@@ -7,7 +7,6 @@ IAM (`INITIAL_NO_AUTH_ACTION_COUNT=0`) and refuses ours, a closed port as the en
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -80,18 +79,26 @@ def test_endpoint_that_does_not_answer(playbook_runner: Runner) -> None:
     assert_refused_in_one_line(result, "AWS credentials or region rejected", closed)
 
 
+NAME_RULE = (
+    "ecspress_name must be lowercase letters, digits and hyphens, start with a letter and be at most 28 characters"
+)
+REGION_RULE = "ecspress_region must be an AWS region such as eu-west-1"
+
+
 @pytest.mark.parametrize(
-    ("extra", "named"),
+    ("extra", "task", "message"),
     [
-        ({"ecspress_region": "Ireland"}, "ecspress_region"),
-        ({"ecspress_region": "eu-west"}, "ecspress_region"),
-        ({"ecspress_name": "My_Site"}, "ecspress_name"),
-        ({"ecspress_name": "a" * 29}, "ecspress_name"),
+        ({"ecspress_region": "Ireland"}, "The region is well formed", f'{REGION_RULE} (got "Ireland")'),
+        ({"ecspress_region": "eu-west"}, "The region is well formed", f'{REGION_RULE} (got "eu-west")'),
+        ({"ecspress_name": "My_Site"}, "The environment name is well formed", f'{NAME_RULE} (got "My_Site")'),
+        ({"ecspress_name": "a" * 29}, "The environment name is well formed", f'{NAME_RULE} (got "{"a" * 29}")'),
     ],
 )
 def test_malformed_name_or_region(
-    extra: dict[str, str], named: str, moto_server: MotoServer, playbook_runner: Runner, tmp_path: Path
+    extra: dict[str, str], task: str, message: str, moto_server: MotoServer, playbook_runner: Runner
 ) -> None:
+    """README's bad-input rows 1 and 2, word for word."""
     result = site(playbook_runner, moto_server.url, **extra)
-    assert_refused_in_one_line(result, named, str(next(iter(extra.values()))))
+    assert_refused_in_one_line(result)
+    assert result.failed_tasks == [f"{task}: {message}"]
     assert_nothing_created(moto_server, extra.get("ecspress_name", NAME))

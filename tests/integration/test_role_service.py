@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import MotoServer, PlaybookResult, run_playbook
-from tests.resources import resources_of
+from tests.resources import describe, resources_of
 
 pytestmark = pytest.mark.slow
 
@@ -93,10 +93,23 @@ class Stack:
     check_run: PlaybookResult | None = None
     revisions_after: list[int] = field(default_factory=list)
     salts_after: list[dict[str, str]] = field(default_factory=list)
+    # What the tests that change the stack have asked for so far: every later converge keeps it, so
+    # those tests pass in any order (each asserts only what its own change does).
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def family(self) -> str:
         return f"{self.name}-wordpress"
+
+    @property
+    def network(self) -> dict[str, Any]:
+        """The network the service is on now (a test may move it to other subnets)."""
+        return dict(self.settings.get("service_network", self.prerequisites.network))
+
+    def converge(self, *, diff: bool = False, **changes: Any) -> PlaybookResult:
+        """Converge with every setting asked for so far plus `changes` (kept for later converges)."""
+        self.settings.update(changes)
+        return self.prerequisites.run(self.name, diff=diff, **self.settings)
 
     def client(self, service: str) -> Any:
         return self.prerequisites.moto.client(service)
@@ -172,7 +185,15 @@ def stack(prerequisites: Prerequisites) -> Iterator[Stack]:
         built.salts_after.append(salts(built))
     built.check_run = prerequisites.run(built.name, check=True, diff=True)
     yield built
-    prerequisites.run(built.name, service_state="absent")
+    # Teardown, twice, whatever order the tests ran in (a failure here is reported on the last test).
+    first = prerequisites.run(built.name, service_state="absent")
+    assert first.rc == 0 and first.changed > 0, first.failed_tasks
+    second = prerequisites.run(built.name, service_state="absent")
+    assert second.rc == 0 and second.changed == 0, second.failed_tasks or second.changed_tasks
+    services = prerequisites.moto.client("ecs").describe_services(cluster=built.name, services=[built.name])
+    assert all(service["status"] == "INACTIVE" for service in services["services"])
+    left = resources_of(prerequisites.moto, built.name, docker=False)
+    assert left == {}, describe(left)
 
 
 def service_of(stack: Stack) -> dict[str, Any]:
@@ -180,9 +201,11 @@ def service_of(stack: Stack) -> dict[str, Any]:
     return dict(services[0])
 
 
-def task_definition_of(stack: Stack) -> dict[str, Any]:
+def task_definition_of(stack: Stack, revision: int | None = None) -> dict[str, Any]:
+    """The service's task definition now, or the given revision of the family."""
     ecs = stack.client("ecs")
-    return dict(ecs.describe_task_definition(taskDefinition=service_of(stack)["taskDefinition"])["taskDefinition"])
+    name = service_of(stack)["taskDefinition"] if revision is None else f"{stack.family}:{revision}"
+    return dict(ecs.describe_task_definition(taskDefinition=name)["taskDefinition"])
 
 
 # --- idempotence --------------------------------------------------------------------------------
@@ -228,7 +251,7 @@ def test_secrets_never_reach_the_output(stack: Stack) -> None:
 
 
 def test_task_definition_injects_the_db_password_and_salts_as_secrets(stack: Stack) -> None:
-    definition = task_definition_of(stack)
+    definition = task_definition_of(stack, revision=1)  # as the fixture's converges left it
     (container,) = definition["containerDefinitions"]
     secrets = {item["name"]: item["valueFrom"] for item in container["secrets"]}
     environment = {item["name"]: item["value"] for item in container["environment"]}
@@ -246,7 +269,7 @@ def test_task_definition_injects_the_db_password_and_salts_as_secrets(stack: Sta
 
 
 def test_task_definition_shape(stack: Stack) -> None:
-    definition = task_definition_of(stack)
+    definition = task_definition_of(stack, revision=1)  # as the fixture's converges left it
     (container,) = definition["containerDefinitions"]
     assert definition["networkMode"] == "awsvpc"
     assert definition["requiresCompatibilities"] == ["FARGATE"]
@@ -262,7 +285,7 @@ def test_task_definition_shape(stack: Stack) -> None:
 
 
 def test_wp_content_is_an_encrypted_efs_access_point_mounted_in_the_task(stack: Stack) -> None:
-    definition = task_definition_of(stack)
+    definition = task_definition_of(stack, revision=1)  # as the fixture's converges left it
     (container,) = definition["containerDefinitions"]
     (volume,) = definition["volumes"]
     efs = stack.client("efs")
@@ -281,7 +304,7 @@ def test_wp_content_is_an_encrypted_efs_access_point_mounted_in_the_task(stack: 
     assert access_point["PosixUser"] == {"Uid": 33, "Gid": 33}
     assert access_point["RootDirectory"]["Path"] == "/wp-content"
     targets = efs.describe_mount_targets(FileSystemId=file_system["FileSystemId"])["MountTargets"]
-    assert sorted(t["SubnetId"] for t in targets) == sorted(stack.prerequisites.network["private_subnet_ids"])
+    assert sorted(t["SubnetId"] for t in targets) == sorted(stack.network["private_subnet_ids"])
     for target in targets:
         groups = efs.describe_mount_target_security_groups(MountTargetId=target["MountTargetId"])["SecurityGroups"]
         assert groups == [stack.prerequisites.network["security_groups"]["efs"]]
@@ -293,7 +316,7 @@ def test_service_runs_on_fargate_in_private_subnets_with_circuit_breaker_and_rol
     awsvpc = service["networkConfiguration"]["awsvpcConfiguration"]
     assert service["launchType"] == "FARGATE"
     assert service["desiredCount"] == 2
-    assert sorted(awsvpc["subnets"]) == sorted(network["private_subnet_ids"])
+    assert sorted(awsvpc["subnets"]) == sorted(stack.network["private_subnet_ids"])
     assert awsvpc["securityGroups"] == [network["security_groups"]["task"]]
     assert awsvpc["assignPublicIp"] == "DISABLED"
     assert service["deploymentConfiguration"]["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
@@ -384,9 +407,7 @@ def test_deployment_configuration_and_subnet_changes_are_applied(stack: Stack) -
     changed_network = {**network, "private_subnet_ids": new_subnets}
     before = service_of(stack)
 
-    result = stack.prerequisites.run(
-        stack.name, service_network=changed_network, service_deployment_maximum_percent=150, diff=True
-    )
+    result = stack.converge(service_network=changed_network, service_deployment_maximum_percent=150, diff=True)
     assert result.rc == 0, result.failed_tasks
     assert "Apply network, deployment and platform settings ecs_service does not compare" in result.changed_tasks
 
@@ -395,21 +416,20 @@ def test_deployment_configuration_and_subnet_changes_are_applied(stack: Stack) -
     assert after["deploymentConfiguration"]["maximumPercent"] == 150
     assert after["deploymentConfiguration"]["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
     assert sorted(after["networkConfiguration"]["awsvpcConfiguration"]["subnets"]) == sorted(new_subnets)
-    again = stack.prerequisites.run(stack.name, service_network=changed_network, service_deployment_maximum_percent=150)
+    again = stack.converge()
     assert again.changed == 0, again.changed_tasks
-    stack.prerequisites.network = changed_network  # later tests converge with the new subnets
 
 
 def test_task_size_change_registers_exactly_one_revision(stack: Stack) -> None:
     """community.aws.ecs_taskdefinition would match the old revision: it does not compare cpu or memory."""
     before = active_revisions(stack)
-    result = stack.prerequisites.run(stack.name, service_cpu=1024, service_memory=2048)
+    result = stack.converge(service_cpu=1024, service_memory=2048)
     assert result.rc == 0, result.failed_tasks
     after = active_revisions(stack)
     assert after == [*before, before[-1] + 1]
     definition = task_definition_of(stack)
     assert (definition["cpu"], definition["memory"]) == ("1024", "2048")
-    again = stack.prerequisites.run(stack.name, service_cpu=1024, service_memory=2048)
+    again = stack.converge()
     assert again.changed == 0, again.changed_tasks
     assert active_revisions(stack) == after
 
@@ -425,14 +445,12 @@ def test_image_of_a_running_service_is_left_to_the_deploy_step(stack: Stack) -> 
     new_image = f"{stack.prerequisites.image.split('@')[0]}@{digest}"
     before = active_revisions(stack)
 
-    kept = stack.prerequisites.run(stack.name, service_image=new_image, service_cpu=1024, service_memory=2048)
+    kept = stack.prerequisites.run(stack.name, **{**stack.settings, "service_image": new_image})
     assert kept.rc == 0, kept.failed_tasks
     assert kept.changed == 0, kept.changed_tasks
     assert task_definition_of(stack)["containerDefinitions"][0]["image"] == stack.prerequisites.image
 
-    rolled = stack.prerequisites.run(
-        stack.name, service_image=new_image, service_update_image=True, service_cpu=1024, service_memory=2048
-    )
+    rolled = stack.converge(service_image=new_image, service_update_image=True)
     assert rolled.rc == 0, rolled.failed_tasks
     assert active_revisions(stack) == [*before, before[-1] + 1]
     assert task_definition_of(stack)["containerDefinitions"][0]["image"] == new_image
@@ -499,51 +517,12 @@ def test_bad_input_is_refused_before_any_aws_call(prerequisites: Prerequisites, 
 # --- teardown -----------------------------------------------------------------------------------
 
 
-def assert_nothing_left(moto: MotoServer, name: str) -> None:
-    """Nothing of the stack is left; INACTIVE ECS records count as gone (ECS keeps them visible too)."""
-    ecs = moto.client("ecs")
-    clusters = ecs.describe_clusters(clusters=[name])["clusters"]
-    assert all(cluster["status"] == "INACTIVE" for cluster in clusters)
-    active = ecs.list_task_definitions(familyPrefix=f"{name}-wordpress", status="ACTIVE")["taskDefinitionArns"]
-    assert active == []
-    elb = moto.client("elbv2")
-    assert not [lb for lb in elb.describe_load_balancers()["LoadBalancers"] if lb["LoadBalancerName"] == f"{name}-alb"]
-    assert not [tg for tg in elb.describe_target_groups()["TargetGroups"] if tg["TargetGroupName"] == f"{name}-tg"]
-    efs = moto.client("efs")
-    assert efs.describe_file_systems(CreationToken=f"{name}-wp-content")["FileSystems"] == []
-    assert not [
-        ap
-        for ap in efs.describe_access_points()["AccessPoints"]
-        if {"Key": "Name", "Value": f"{name}-wp-content"} in ap.get("Tags", [])
-    ]
-    assert moto.client("logs").describe_log_groups(logGroupNamePrefix=f"/ecs/{name}")["logGroups"] == []
-    assert not [role for role in moto.client("iam").list_roles()["Roles"] if role["RoleName"].startswith(name)]
-    secrets = moto.client("secretsmanager").list_secrets(Filters=[{"Key": "name", "Values": [name]}])["SecretList"]
-    assert secrets == []
-    scaling = moto.client("application-autoscaling")
-    resource = f"service/{name}/{name}"
-    assert scaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[resource])["ScalableTargets"] == []
-    assert scaling.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=resource)["ScalingPolicies"] == []
-
-
-def test_teardown_twice_leaves_nothing(stack: Stack) -> None:
-    first = stack.prerequisites.run(stack.name, service_state="absent")
-    assert first.rc == 0, first.failed_tasks
-    assert first.changed > 0
-    second = stack.prerequisites.run(stack.name, service_state="absent")
-    assert second.rc == 0, second.failed_tasks
-    assert second.changed == 0, second.changed_tasks
-    services = stack.client("ecs").describe_services(cluster=stack.name, services=[stack.name])["services"]
-    assert all(service["status"] == "INACTIVE" for service in services)
-    assert_nothing_left(stack.prerequisites.moto, stack.name)
-
-
 def test_check_mode_on_a_new_stack_reports_changes_and_creates_nothing(prerequisites: Prerequisites) -> None:
     name = unique_name("check")
     result = prerequisites.run(name, check=True, diff=True)
     assert result.rc == 0, result.failed_tasks
     assert result.changed > 0
-    assert_nothing_left(prerequisites.moto, name)
+    assert resources_of(prerequisites.moto, name, docker=False) == {}
     assert prerequisites.moto.client("ecs").describe_clusters(clusters=[name])["clusters"] == []
 
 
@@ -566,4 +545,4 @@ def test_teardown_of_a_half_created_stack(prerequisites: Prerequisites) -> None:
         result = prerequisites.run(name, service_state="absent")
         assert result.rc == 0, result.failed_tasks
         assert (result.changed > 0) if attempt == 0 else (result.changed == 0), result.changed_tasks
-    assert_nothing_left(moto, name)
+    assert resources_of(moto, name, docker=False) == {}
