@@ -52,11 +52,27 @@ ECSPRESS = str(Path(sys.executable).parent / "ecspress")
 OPCACHE_MB = 96  # not the role's default (128): the deploy test changes it
 
 
+RUNS = ROOT / ".ecspress" / "runs"
+
+
 def ecspress(*args: str) -> subprocess.CompletedProcess[str]:
-    """The `ecspress` command as a user runs it, from the checkout."""
-    return subprocess.run(
+    """The `ecspress` command as a user runs it, from the checkout. Neither its output nor the run folder it
+    saves holds a secret; the folder is then removed (kept when the command failed, for the failure message)."""
+    before = set(RUNS.glob("*")) if RUNS.exists() else set()
+    secrets = set(secrets_to_look_for())  # before too: `down` deletes them
+    result = subprocess.run(
         [ECSPRESS, *args], cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=1500
     )
+    saved = sorted(set(RUNS.glob("*")) - before) if RUNS.exists() else []
+    texts = [result.stdout, result.stderr]
+    texts += [f.read_text(errors="replace") for folder in saved for f in folder.rglob("*") if f.is_file()]
+    secrets |= set(secrets_to_look_for())
+    leaked = [secret[:4] + "…" for secret in secrets if any(secret in text for text in texts)]
+    assert not leaked, f"`ecspress {' '.join(args)}` printed or saved secrets starting {leaked} (run folders {saved})"
+    if result.returncode == 0:
+        for folder in saved:
+            shutil.rmtree(folder)
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -256,9 +272,7 @@ def test_ecspress_deploy_rolls_out_a_changed_opcache_value(
     ).stdout.strip()
     assert setting == str(OPCACHE_MB)
     page = requests.get(f"http://127.0.0.1:{PORT}/", timeout=10)
-    assert page.status_code == 200 and "ecspress WordPress" in page.text
-    secrets = secrets_to_look_for()
-    assert not [secret for secret in secrets if secret in result.stdout + result.stderr]
+    assert page.status_code == 200 and "ecspress WordPress" in page.text  # ecspress() looked for secrets
 
 
 def test_check_on_a_fresh_environment_previews_every_stage_and_creates_nothing(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from tests.conftest import ROOT, MotoServer, PlaybookResult, ansible_environment
 
 pytestmark = [pytest.mark.stack]
 ECSPRESS = str(Path(sys.executable).parent / "ecspress")
-NAME = "ecspress-test-noengine"
+NAME = f"ecspress-test-noeng-{uuid.uuid4().hex[:6]}"  # names of this run's own
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ IAM (`INITIAL_NO_AUTH_ACTION_COUNT=0`) and refuses ours, a closed port as the en
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,7 +17,7 @@ from tests.resources import resources_of
 
 pytestmark = [pytest.mark.stack]
 Runner = Callable[..., PlaybookResult]
-NAME = "ecspress-test-preflight"
+NAME = f"ecspress-test-pre-{uuid.uuid4().hex[:6]}"  # names of this run's own
 REFUSING_TASKS = (
     "AWS credentials and region answer",
     "The environment name is well formed",

@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -35,7 +36,7 @@ from tests.conftest import REGION, ROOT, PlaybookResult, free_port, run_playbook
 pytestmark = pytest.mark.slow
 
 POLICIES = ROOT / "files" / "iam"
-NAME = "ecspress-iam"  # ecspress_name of the stack: the policies scope resources to ecspress-*
+NAME = f"ecspress-iam-{uuid.uuid4().hex[:4]}"  # the policies scope resources to ecspress-*; a name of this run's own
 ACCOUNT = "123456789012"
 REPOSITORY = f"{NAME}/wordpress"
 # moto 5.2.5 server mode, with two test-only changes: (1) a request without a body is signed over an empty

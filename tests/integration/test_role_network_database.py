@@ -15,7 +15,7 @@ from tests.conftest import MotoServer, PlaybookResult, run_playbook
 from tests.resources import resources_of
 
 PLAYBOOK = "tests/integration/playbooks/network_role.yml"
-NAME = "ecspress-test-netdb"
+NAME = f"ecspress-test-netdb-{uuid.uuid4().hex[:4]}"  # names of this run's own
 Runner = Callable[..., PlaybookResult]
 
 

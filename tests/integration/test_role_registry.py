@@ -16,41 +16,33 @@ PLAYBOOK = "tests/integration/playbooks/registry_role.yml"
 Runner = Callable[..., PlaybookResult]
 
 
-def converge(runner: Runner, moto: MotoServer, **extra: Any) -> PlaybookResult:
-    extravars = {"ecspress_name": "ecspress-test-reg", "ecspress_aws_endpoint_url": moto.url, **extra}
-    return runner(PLAYBOOK, extravars=extravars, diff=True)
+def converge(runner: Runner, moto: MotoServer, name: str, check: bool = False, **extra: Any) -> PlaybookResult:
+    extravars = {"ecspress_name": name, "ecspress_aws_endpoint_url": moto.url, **extra}
+    return runner(PLAYBOOK, extravars=extravars, check=check, diff=True)
 
 
 def test_repository_shape_idempotence_and_teardown(moto_server: MotoServer, playbook_runner: Runner) -> None:
-    first = converge(playbook_runner, moto_server, registry_keep_images=5)
+    name = f"ecspress-test-reg-{uuid.uuid4().hex[:6]}"  # a killed earlier run's repository is never adopted
+    first = converge(playbook_runner, moto_server, name, registry_keep_images=5)
     assert first.rc == 0, first.failed_tasks
-    second = converge(playbook_runner, moto_server, registry_keep_images=5)
+    second = converge(playbook_runner, moto_server, name, registry_keep_images=5)
     assert second.rc == 0 and second.changed == 0, second.changed_tasks
-    checked = playbook_runner(
-        PLAYBOOK,
-        check=True,
-        diff=True,
-        extravars={
-            "ecspress_name": "ecspress-test-reg",
-            "ecspress_aws_endpoint_url": moto_server.url,
-            "registry_keep_images": 5,
-        },
-    )
+    checked = converge(playbook_runner, moto_server, name, check=True, registry_keep_images=5)
     assert checked.rc == 0 and checked.changed == 0, checked.changed_tasks
 
     ecr = moto_server.client("ecr")
-    (repository,) = ecr.describe_repositories(repositoryNames=["ecspress-test-reg/wordpress"])["repositories"]
+    (repository,) = ecr.describe_repositories(repositoryNames=[f"{name}/wordpress"])["repositories"]
     assert repository["imageScanningConfiguration"] == {"scanOnPush": True}
     assert repository["imageTagMutability"] == "IMMUTABLE"
-    policy = json.loads(ecr.get_lifecycle_policy(repositoryName="ecspress-test-reg/wordpress")["lifecyclePolicyText"])
+    policy = json.loads(ecr.get_lifecycle_policy(repositoryName=f"{name}/wordpress")["lifecyclePolicyText"])
     assert policy["rules"][0]["selection"]["countNumber"] == 5
     assert "repository_uri" in second.stdout and repository["repositoryUri"] in second.stdout
 
-    for _ in range(2):
-        gone = converge(playbook_runner, moto_server, registry_state="absent")
-        assert gone.rc == 0, gone.failed_tasks
-    names = [r["repositoryName"] for r in ecr.describe_repositories()["repositories"]]
-    assert "ecspress-test-reg/wordpress" not in names
+    gone = converge(playbook_runner, moto_server, name, registry_state="absent")
+    assert gone.rc == 0 and gone.changed > 0, gone.failed_tasks
+    again = converge(playbook_runner, moto_server, name, registry_state="absent")
+    assert again.rc == 0 and again.changed == 0, again.failed_tasks or again.changed_tasks
+    assert resources_of(moto_server, name, docker=False) == {}
 
 
 @pytest.mark.parametrize(
@@ -75,7 +67,7 @@ def test_bad_input_is_refused_before_any_call(
     extra: dict[str, Any], message: str, moto_server: MotoServer, playbook_runner: Runner
 ) -> None:
     name = f"ecspress-test-bad-{uuid.uuid4().hex[:6]}"
-    result = converge(playbook_runner, moto_server, **{**extra, "ecspress_name": name})
+    result = converge(playbook_runner, moto_server, name, **extra)
     assert result.rc != 0 and result.changed == 0, result.changed_tasks
     assert len(result.failed_tasks) == 1, result.failed_tasks
     assert message in result.failed_tasks[0], result.failed_tasks[0]
