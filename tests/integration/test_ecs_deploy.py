@@ -265,7 +265,7 @@ def test_the_seeds_failure_is_named_rolled_back_shown_and_recovered(
     shown = json.loads(status.stdout)
     assert shown["task_definition"] == service["first"]
     assert shown["last_stopped_task"].startswith("CannotPullContainerError ("), shown
-    assert MISSING in shown["last_stopped_task"] or "not found" in shown["last_stopped_task"], shown
+    assert f"{REPOSITORY}@{MISSING}: not found" in shown["last_stopped_task"], shown
 
     fixed = deploy_role(playbook_runner, tmp_path, moto, service["name"], f"{REGISTRY}/{REPOSITORY}@{digests['v2']}")
     assert fixed.rc == 0, fixed.failed_tasks
