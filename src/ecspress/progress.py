@@ -40,7 +40,10 @@ DEBUG_ACTIONS = {"debug", "ansible.builtin.debug", "ansible.legacy.debug"}
 
 
 def stage_of(event_data: Mapping[str, Any]) -> str:
-    """The stage a task belongs to: its role mapped to a stage name, else the play's name."""
+    """The stage a task belongs to: its role mapped to a stage name, else the play's name. A role's input
+    checks (tasks/validate.yml) belong to the preflight, where site.yml runs them before the first stage."""
+    if "/tasks/validate.yml:" in str(event_data.get("task_path") or ""):
+        return "preflight"
     role = str(event_data.get("role") or "")
     if role:
         short = role.rsplit(".", 1)[-1]

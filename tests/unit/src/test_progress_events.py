@@ -58,6 +58,9 @@ def test_stage_names() -> None:
     assert stage_of({"role": "a.b.custom", "play": "Site"}) == "custom"
     assert stage_of({"role": "", "play": "Tear down"}) == "Tear down"
     assert stage_of({"role": None, "play": None}) == "play"
+    checks = {"role": "ecspress.wordpress.service", "play": "Site", "task_path": "/r/service/tasks/validate.yml:12"}
+    assert stage_of(checks) == "preflight"  # site.yml checks every stage's input before the first stage
+    assert stage_of({**checks, "task_path": "/r/service/tasks/present.yml:3"}) == "service"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,115 @@
+"""The README's bad-input table through the whole site, on a fresh environment name: every stage's input is
+checked before the first stage changes anything, so the run ends with changed=0 and nothing of the
+environment exists in moto or Docker. (Before, a bad service value was refused only when the service
+stage started: the network, registry, database and image were built by then.)"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.conftest import MotoServer, PlaybookResult
+from tests.resources import resources_of
+
+pytestmark = [pytest.mark.stack]
+Runner = Callable[..., PlaybookResult]
+ARGUMENT_SPEC = "Every stage's variables match its role's argument spec"
+NOT_AN_INT = "argument '{}' is of type str and we were unable to convert to int: \"'{}'\" cannot be converted to an int"
+
+# README "Bad input" rows 6-16 and 19 (17 and 18 are values earlier stages publish, tested on the role:
+# tests/integration/test_role_service.py), and prod without a certificate: (input, failed task, message).
+ROWS: dict[str, tuple[dict[str, Any], str, str]] = {
+    "6 vpc-cidr": (
+        {"network_vpc_cidr": "10.0.0.0/33"},
+        "Refuse a layout AWS would refuse, before any AWS call",
+        "network_vpc_cidr: '10.0.0.0/33' is not a valid IPv4 CIDR ('33' is not a valid netmask)",
+    ),
+    "7 overlap": (
+        {"network_public_subnets": ["10.42.0.0/24", "10.42.0.0/25"]},
+        "Refuse a layout AWS would refuse, before any AWS call",
+        "network_public_subnets/network_private_subnets: 10.42.0.0/24 overlaps 10.42.0.0/25",
+    ),
+    "8 one-az": (
+        {"network_azs": ["us-east-1a"]},
+        "Refuse a layout AWS would refuse, before any AWS call",
+        "network_azs: at least 2 distinct availability zones are needed, got ['us-east-1a']",
+    ),
+    "9 network-port": (
+        {"network_container_port": "http"},
+        ARGUMENT_SPEC,
+        NOT_AN_INT.format("network_container_port", "http"),
+    ),
+    "10 engine": (
+        {"database_engine": "oracle"},
+        ARGUMENT_SPEC,
+        "value of database_engine must be one of: mariadb, mysql, got: oracle",
+    ),
+    "11 repository": (
+        {"registry_repository_name": "Bad_Name"},
+        "Validate the registry settings",
+        "registry_repository_name 'Bad_Name' is not a name ECR accepts (lowercase, digits, . _ - / separators, "
+        "2-256 characters), or registry_keep_images (10) is below 1",
+    ),
+    "12 keep-many": (
+        {"registry_keep_images": "many"},
+        ARGUMENT_SPEC,
+        NOT_AN_INT.format("registry_keep_images", "many"),
+    ),
+    "13 state": (
+        {"registry_state": "gone"},
+        ARGUMENT_SPEC,
+        "value of registry_state must be one of: present, absent, got: gone",
+    ),
+    "14 task-size": (
+        {"service_cpu": 256, "service_memory": 4096},
+        "Check service_cpu and service_memory are a task size Fargate offers",
+        "service_cpu=256 with service_memory=4096 is not a Fargate task size. With service_cpu=256, service_memory "
+        "must be one of 512, 1024, 2048.",
+    ),
+    "15 capacity": (
+        {"service_min_capacity": 5, "service_max_capacity": 3},
+        "Check service_min_capacity, service_max_capacity and service_desired_count",
+        "service_min_capacity=5 and service_max_capacity=3 must satisfy 0 <= service_min_capacity <= "
+        "service_max_capacity, with service_desired_count=2 between them.",
+    ),
+    "16 service-port": (
+        {"service_container_port": "http"},
+        ARGUMENT_SPEC,
+        NOT_AN_INT.format("service_container_port", "http"),
+    ),
+    "19 log-retention": (
+        {"service_log_retention_days": 10},
+        ARGUMENT_SPEC,
+        "value of service_log_retention_days must be one of: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, "
+        "545, 731, 1827, 3653, got: 10",
+    ),
+    "prod over http": (
+        {"ecspress_env": "prod"},
+        "Check prod is served over HTTPS",
+        "ecspress_env is prod and service_certificate_arn is empty: the site would be served over plain HTTP (its "
+        "install page and logins included). Set service_certificate_arn to an ACM certificate for the site's domain, "
+        "or service_allow_http_in_prod=true to accept HTTP.",
+    ),
+}
+
+
+@pytest.mark.parametrize("row", sorted(ROWS))
+def test_bad_input_is_refused_before_the_first_stage(
+    row: str, moto_server: MotoServer, playbook_runner: Runner
+) -> None:
+    extra, task, message = ROWS[row]
+    name = f"ecspress-bad-{uuid.uuid4().hex[:6]}"
+    result = playbook_runner(
+        "playbooks/site.yml", extravars={"ecspress_name": name, "ecspress_aws_endpoint_url": moto_server.url, **extra}
+    )
+    assert result.rc != 0 and result.changed == 0, result.changed_tasks
+    assert len(result.failed_tasks) == 1, result.failed_tasks
+    failed_task, _, shown = result.failed_tasks[0].partition(": ")
+    if task == ARGUMENT_SPEC:  # the module's message: "Validation of arguments failed:" and one line per error
+        assert (failed_task, shown.splitlines()[1:]) == (task, [message]), result.failed_tasks
+    else:
+        assert (failed_task, shown) == (task, message), result.failed_tasks
+    assert resources_of(moto_server, name) == {}
