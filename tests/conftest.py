@@ -145,6 +145,10 @@ class FargateService:
         self.ecs.create_cluster(clusterName=name)
 
     def task_definition(self, image: str, secrets: list[dict[str, str]] | None = None) -> str:
+        return self.register({"name": "wordpress", "image": image, "essential": True, "secrets": secrets or []})
+
+    def register(self, container: dict[str, Any]) -> str:
+        """A Fargate task definition revision of the service's family with this one container; its ARN."""
         return str(
             self.ecs.register_task_definition(
                 family=self.name,
@@ -152,9 +156,7 @@ class FargateService:
                 requiresCompatibilities=["FARGATE"],
                 cpu="256",
                 memory="512",
-                containerDefinitions=[
-                    {"name": "wordpress", "image": image, "essential": True, "secrets": secrets or []}
-                ],
+                containerDefinitions=[container],
             )["taskDefinition"]["taskDefinitionArn"]
         )
 

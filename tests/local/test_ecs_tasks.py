@@ -78,19 +78,6 @@ def container_definition(image: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def register(service: FargateService, definition: dict[str, Any]) -> str:
-    return str(
-        service.ecs.register_task_definition(
-            family=service.name,
-            networkMode="awsvpc",
-            requiresCompatibilities=["FARGATE"],
-            cpu="256",
-            memory="512",
-            containerDefinitions=[definition],
-        )["taskDefinition"]["taskDefinitionArn"]
-    )
-
-
 def target_group(server: MotoServer, service: FargateService, path: str = "/healthz") -> dict[str, Any]:
     group = server.client("elbv2").create_target_group(
         Name=service.name, Protocol="HTTP", Port=80, VpcId=service.vpc, TargetType="ip", HealthCheckPath=path
@@ -112,8 +99,7 @@ def test_a_serving_image_runs_on_a_network_of_ours_published_nowhere(tasks_moto:
     secret = tasks_moto.client("secretsmanager").create_secret(
         Name=f"{service.name}/db", SecretString=json.dumps({"password": "s3cret-value"})
     )["ARN"]
-    first = register(
-        service,
+    first = service.register(
         container_definition(
             served_image,
             environment=[{"name": "MODE", "value": "test"}],
@@ -140,7 +126,7 @@ def test_a_serving_image_runs_on_a_network_of_ours_published_nowhere(tasks_moto:
     assert {"MODE=test", "DB_PASSWORD=s3cret-value"} <= set(inspected["Config"]["Env"])
     assert inspected["HostConfig"]["Memory"] == 512 * 1024 * 1024
 
-    second = register(service, container_definition(served_image))
+    second = service.register(container_definition(served_image))
     updated = service.ecs.update_service(cluster=service.cluster, service=service.name, taskDefinition=second)
     new_deployment = next(d["id"] for d in updated["service"]["deployments"] if d["status"] == "PRIMARY")
     service.wait_for(lambda s: s["deployments"][0]["rolloutState"] == "COMPLETED" and s["taskDefinition"] == second, 60)
@@ -156,10 +142,10 @@ def test_a_serving_image_runs_on_a_network_of_ours_published_nowhere(tasks_moto:
 
 def test_an_image_that_exits_fails_the_rollout_and_rolls_back(tasks_moto: MotoServer, served_image: str) -> None:
     service = FargateService(tasks_moto, f"exits-{uuid.uuid4().hex[:6]}")
-    good = register(service, container_definition(served_image))
+    good = service.register(container_definition(served_image))
     service.create(good, desired=1)
     service.wait_for(lambda s: s["deployments"][0]["rolloutState"] == "COMPLETED", timeout=60)
-    bad = register(service, container_definition(served_image, entryPoint=["sh", "-c"], command=["exit 3"]))
+    bad = service.register(container_definition(served_image, entryPoint=["sh", "-c"], command=["exit 3"]))
     service.ecs.update_service(cluster=service.cluster, service=service.name, taskDefinition=bad)
     rolled = service.wait_for(
         lambda s: s["taskDefinition"] == good and s["deployments"][0]["rolloutState"] == "COMPLETED", timeout=90
@@ -209,7 +195,7 @@ def test_a_task_that_cannot_serve_stops_with_ecs_reason(
             "name": "web",
             "image": f"127.0.0.1:5000/ecspress-test/tasks@{push_test_manifest('ecspress-test/tasks', tag)}",
         }
-    service.create(register(service, definition), desired=1, **extra)
+    service.create(service.register(definition), desired=1, **extra)
     service.wait_for(lambda s: s["deployments"][0]["failedTasks"] >= 1, timeout=60)
     task = tasks_of(service, "STOPPED")[0]
     group = extra.get("loadBalancers", [{}])[0].get("targetGroupArn")
