@@ -24,8 +24,10 @@ from ecspress.lock import LockHeld, RunLock, lock_path
 from ecspress.progress import Progress
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_CHANGES = 2  # --check: something would change (as `terraform plan -detailed-exitcode`)
+# `ecspress status` exits EXIT_FAILED for these rollout states (module_utils/_rollout.py).
+UNHEALTHY_ROLLOUTS = frozenset({"failed", "rolled_back", "stalled"})
 DEFAULT_INVENTORY = "inventories/local"
-ENVIRONMENTS = ("dev", "prod")
 SENSITIVE_ENV = re.compile(r"SECRET|TOKEN|PASSW|CREDENTIAL|SESSION|_KEY", re.IGNORECASE)
 
 
@@ -49,8 +51,13 @@ class Inventory:
         return "local" in self.groups
 
     @property
+    def environments(self) -> list[str]:
+        """The inventory's groups other than Ansible's own and `local`: dev, staging, prod, ..."""
+        return sorted(self.groups - {"all", "ungrouped", "local"})
+
+    @property
     def has_environments(self) -> bool:
-        return bool(self.groups & set(ENVIRONMENTS))
+        return len(self.environments) > 1
 
     @property
     def name(self) -> str:
@@ -108,7 +115,7 @@ def resolve_inventory(value: str, root: Path) -> Inventory:
 
 def check_limit(inventory: Inventory, limit: str | None) -> None:
     if inventory.has_environments and not limit:
-        present = ", ".join(sorted(inventory.groups & set(ENVIRONMENTS)))
+        present = ", ".join(inventory.environments)
         raise UsageError(f"inventory {inventory.path} holds several environments ({present}): pick one with --limit")
     if limit and limit not in inventory.groups:
         raise UsageError(f"inventory {inventory.path} has no group {limit!r} for --limit")
@@ -125,6 +132,8 @@ class RunResult:
     failures: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     custom_stats: dict[str, Any] = field(default_factory=dict)
+    changed: int = 0  # tasks that changed something (or, under --check, would)
+    errors: list[str] = field(default_factory=list)  # Ansible's own errors when no task failed (a YAML error, ...)
 
     @property
     def ok(self) -> bool:
@@ -219,6 +228,7 @@ def run_playbook(run: Run) -> RunResult:
     )
     failed = runner.rc != 0 or runner.status != "successful"
     failures = progress.close(run_failed=failed)
+    errors = ansible_errors(run_dir) if failed and not failures else []
     scrub_command_artifacts(run_dir)
     rewrite_stdout_artifacts(run_dir)
     return RunResult(
@@ -228,7 +238,18 @@ def run_playbook(run: Run) -> RunResult:
         failures=[failure.render() for failure in failures],
         messages=progress.messages,
         custom_stats=progress.custom_stats,
+        changed=sum(stage.changed for stage in progress.stages),
+        errors=errors,
     )
+
+
+def ansible_errors(run_dir: Path, most: int = 3) -> list[str]:
+    """The [ERROR] lines Ansible printed (a missing playbook, a YAML error): what a run without a failed task says."""
+    lines: list[str] = []
+    for stdout_file in run_dir.glob("artifacts/*/stdout"):
+        text = stdout_file.read_text(encoding="utf-8", errors="replace")
+        lines += [line.strip() for line in text.splitlines() if line.strip().startswith(("[ERROR]", "ERROR!"))]
+    return lines[-most:]
 
 
 def report(result: RunResult, out: Any = None) -> int:
@@ -239,6 +260,8 @@ def report(result: RunResult, out: Any = None) -> int:
         return EXIT_OK
     if not result.failures:
         print(f"✘ the run ended {result.status} (rc {result.rc})", file=out)
+        for error in result.errors:
+            print(f"  {error}", file=out)
     print(f"run artifacts: {result.run_dir}", file=out)
     return EXIT_FAILED
 
@@ -301,12 +324,22 @@ def cmd_up(args: argparse.Namespace, playbook: str = "site.yml") -> int:
         require_docker_engine()
         playbook_path = settings.playbook_path(root, playbook)
         run = Run(root, args.command, playbook_path, inventory, args.limit, args.verbose, check=args.check)
-        code = report(run_playbook(run))
+        result = run_playbook(run)
+        code = report(result)
         if args.check and code == EXIT_OK:
-            print("--check: nothing was changed; the counts above are what a real run would change")
+            return check_outcome(result.changed)
         return code
 
     return _locked(root, inventory, args.limit, _command_line(args), body)
+
+
+def check_outcome(changed: int) -> int:
+    """--check: exit 0 when nothing would change, EXIT_CHANGES when something would (a drift gate for CI)."""
+    if not changed:
+        print("--check: nothing was changed, and a real run would change nothing")
+        return EXIT_OK
+    print(f"--check: nothing was changed; a real run would change {changed} task(s), counted above")
+    return EXIT_CHANGES
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
@@ -386,7 +419,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         return report(result, out=sys.stderr)
     status = result.custom_stats.get("ecspress_status", {})
     print(json.dumps(status, indent=2, sort_keys=True) if args.json else render_status(status))
-    return EXIT_OK
+    return EXIT_FAILED if status.get("rollout_state") in UNHEALTHY_ROLLOUTS else EXIT_OK
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -410,7 +443,8 @@ examples:
   ecspress status --json                       the service, its rollout, image digest and URL
   ecspress down --yes                          tear everything down (local: stop the stack too)
 
-exit codes: 0 ok, 1 the run failed, 2 bad usage or a missing prerequisite.
+exit codes: 0 ok, 1 the run failed (status: the rollout failed, rolled back or stalled), 2 bad usage or a
+missing prerequisite; with --check, 2 also means a real run would change something (0: nothing would).
 Run artifacts (Ansible events, stdout) are kept in .ecspress/runs/<timestamp>-<command>/.
 ECSPRESS_ROOT overrides the checkout ecspress runs from; ECSPRESS_PLAYBOOK_DIR (for tests)
 points it at other playbooks with the same file names (site.yml, deploy.yml, status.yml, teardown.yml).
@@ -462,8 +496,19 @@ def _target_options(parser: argparse.ArgumentParser, with_limit: bool = True) ->
     )
     if with_limit:
         parser.add_argument(
-            "--limit", choices=ENVIRONMENTS, help="environment of an inventory holding several (required for aws)"
+            "--limit",
+            metavar="ENV",
+            help="environment (a group of the inventory: dev, staging, prod, ...); required when it holds several",
         )
+
+
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ecspress")
+    except PackageNotFoundError:  # a checkout not installed with pip
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -474,6 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _verbose_option(parser, 0)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (summary, epilog) in COMMANDS.items():
         sub = commands.add_parser(

@@ -58,8 +58,8 @@ def test_limit_must_name_a_group_of_the_inventory(capsys: pytest.CaptureFixture[
 
 
 def test_unknown_limit_is_bad_usage(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["up", "--limit", "staging"]) == 2
-    assert "invalid choice" in capsys.readouterr().err
+    assert cli.main(["up", "--limit", "staging"]) == 2  # the local inventory has no group staging
+    assert capsys.readouterr().err.strip().endswith("has no group 'staging' for --limit")
 
 
 def test_down_without_yes_and_no_terminal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -109,3 +109,13 @@ def test_old_run_folders_are_pruned_to_the_newest(tmp_path: Path) -> None:
         "20261103T000000.000000-status",
     ]
     assert prune_runs(tmp_path, keep=0) and len(list(tmp_path.iterdir())) == 1  # the run being made is kept
+
+
+def test_check_exits_0_when_nothing_would_change_and_2_when_something_would(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--check` as a drift gate, as `terraform plan -detailed-exitcode`."""
+    assert cli.check_outcome(0) == 0
+    assert capsys.readouterr().out == "--check: nothing was changed, and a real run would change nothing\n"
+    assert cli.check_outcome(3) == 2
+    assert capsys.readouterr().out == "--check: nothing was changed; a real run would change 3 task(s), counted above\n"

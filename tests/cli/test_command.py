@@ -140,3 +140,41 @@ def test_a_second_run_on_the_same_environment_refuses_naming_the_holder() -> Non
         result = ecspress("up", "-i", FIXTURE, env=fixtures())
     assert result.returncode == 2
     assert f"held by pid {os.getpid()}" in result.stderr and "ecspress up (test holder)" in result.stderr
+
+
+def test_version() -> None:
+    result = ecspress("--version")
+    assert (result.returncode, result.stdout.strip()) == (0, "ecspress 0.1.0")
+
+
+@pytest.mark.parametrize(
+    ("state", "code"), [("completed", 0), ("in_progress", 0), ("rolled_back", 1), ("failed", 1), ("stalled", 1)]
+)
+def test_status_exits_1_when_the_rollout_failed_rolled_back_or_stalled(state: str, code: int) -> None:
+    """A pipeline can gate on `ecspress status`: it still prints the status, and says with its exit code."""
+    result = ecspress("status", "--json", "-i", FIXTURE, env={**fixtures(), "FIXTURE_ROLLOUT_STATE": state})
+    assert result.returncode == code, result.stdout + result.stderr
+    assert json.loads(result.stdout)["rollout_state"] == state
+
+
+def test_any_environment_of_the_inventory_is_a_limit() -> None:
+    """Not only dev and prod: staging is a group of this inventory."""
+    result = ecspress("status", "--json", "-i", ENVIRONMENTS, "--limit", "staging", env=fixtures())
+    assert result.returncode == 0, result.stdout + result.stderr
+    unknown = ecspress("status", "-i", ENVIRONMENTS, "--limit", "qa", env=fixtures())
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip() == f"ecspress: inventory {ENVIRONMENTS} has no group 'qa' for --limit"
+    several = ecspress("status", "-i", ENVIRONMENTS, env=fixtures())
+    assert several.stderr.strip() == (
+        f"ecspress: inventory {ENVIRONMENTS} holds several environments (dev, prod, staging): pick one with --limit"
+    )
+
+
+def test_a_run_that_fails_before_any_task_says_why() -> None:
+    """A playbook Ansible cannot load: no task fails, so Ansible's own error is shown, not only "failed"."""
+    result = ecspress("up", "-i", FIXTURE, env={"ECSPRESS_PLAYBOOK_DIR": str(HERE / "playbooks-broken")})
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    ended = lines.index(next(line for line in lines if line.startswith("✘ the run ended failed (rc ")))
+    assert "not_a_module_anywhere" in lines[ended + 1], result.stdout
+    assert lines[ended + 1].startswith("  [ERROR]"), result.stdout

@@ -57,7 +57,7 @@ RUNS = ROOT / ".ecspress" / "runs"
 
 def ecspress(*args: str) -> subprocess.CompletedProcess[str]:
     """The `ecspress` command as a user runs it, from the checkout. Neither its output nor the run folder it
-    saves holds a secret; the folder is then removed (kept when the command failed, for the failure message)."""
+    saves holds a secret; the folder is then removed (kept when the run failed, for the failure message)."""
     before = set(RUNS.glob("*")) if RUNS.exists() else set()
     secrets = set(secrets_to_look_for())  # before too: `down` deletes them
     result = subprocess.run(
@@ -69,7 +69,7 @@ def ecspress(*args: str) -> subprocess.CompletedProcess[str]:
     secrets |= set(secrets_to_look_for())
     leaked = [secret[:4] + "…" for secret in secrets if any(secret in text for text in texts)]
     assert not leaked, f"`ecspress {' '.join(args)}` printed or saved secrets starting {leaked} (run folders {saved})"
-    if result.returncode == 0:
+    if result.returncode != 1:  # 1: the run failed, its folder is named in the message
         for folder in saved:
             shutil.rmtree(folder)
     return result
@@ -241,7 +241,7 @@ def test_ecspress_deploy_rolls_out_a_changed_opcache_value(
     )
 
     preview = ecspress("deploy", "--check", "-i", str(e2e_inventory))
-    assert preview.returncode == 0, preview.stdout[-3000:] + preview.stderr[-3000:]
+    assert preview.returncode == 2, preview.stdout[-3000:] + preview.stderr[-3000:]  # 2: something would change
     assert "→ image would create: 127.0.0.1:5000/" in preview.stdout
     assert "→ deploy would create: A new task definition revision" in preview.stdout
     assert "--check: nothing was changed" in preview.stdout
@@ -287,7 +287,7 @@ def test_check_on_a_fresh_environment_previews_every_stage_and_creates_nothing(
     )
 
     result = ecspress("up", "--check", "-i", str(inventory))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-3000:]  # 2: something would change
     for stage, words in [
         ("network", f"VPC {name} 10.42.0.0/16"),
         ("registry", f"ECR repository {name}/wordpress"),
