@@ -79,9 +79,14 @@ mutation: venv ## mutation score of the pure code against the unit tests (mutmut
 # most of a test's time is spent waiting on moto's sleeps, rollouts, pulls and pushes, so the two cores overlap
 # them. Every test uses names of its own.
 TEST_WORKERS ?= 3
+# Every run in a random order (pytest-randomly); the seed is printed first, so an order that fails can be repeated.
+ifndef TEST_SEED
+TEST_SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
 
 test: stack lint ## everything: lint, unit, local stack, roles against moto, image, molecule (prints the 25 slowest)
-	$(BIN)/pytest tests -q --durations=25 -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	@echo "test order: seed $(TEST_SEED) (make test TEST_SEED=$(TEST_SEED) repeats it)"
+	$(BIN)/pytest tests -q --durations=25 -n $(TEST_WORKERS) --dist loadfile --randomly-seed=$(TEST_SEED) $(PYTEST_ARGS)
 
 down: venv ## tear down the site, then stop what the local stack started
 	-$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/teardown.yml

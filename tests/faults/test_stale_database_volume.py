@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import PlaybookResult
+from tests.conftest import PlaybookResult, free_port
 
 pytestmark = [pytest.mark.docker]
 Runner = Callable[..., PlaybookResult]
@@ -62,3 +62,47 @@ def test_a_volume_without_our_secrets_id_is_refused_before_any_container(
         assert "io.ecspress.secrets-id" not in docker("volume", "inspect", volume)  # left as it was
     finally:
         docker("volume", "rm", "-f", volume)
+
+
+def test_a_container_publishing_the_port_is_named_before_anything_starts(
+    playbook_runner: Runner, tmp_path: Path
+) -> None:
+    """What failed a CI run: a container an interrupted run left (restart policy) holds the site's port. The
+    local run names it and the fix instead of Docker's "port is already allocated" after the database started."""
+    name = f"ecspress-port-{uuid.uuid4().hex[:6]}"
+    holder = f"{name}-holder"
+    port = free_port()
+    docker("run", "--detach", "--name", holder, "-p", f"127.0.0.1:{port}:80", "ecspress/base:trixie", "sleep", "600")
+    try:
+        playbook = tmp_path / "local_run.yml"
+        playbook.write_text(
+            yaml.safe_dump(
+                [
+                    {
+                        "name": "local run",
+                        "hosts": "all",
+                        "gather_facts": False,
+                        "roles": [
+                            {
+                                "role": "ecspress.wordpress.local_run",
+                                "vars": {"local_run_image": f"127.0.0.1:5000/{name}/wordpress@sha256:{'a' * 64}"},
+                            }
+                        ],
+                    }
+                ]
+            )
+        )
+        result = playbook_runner(
+            playbook,
+            extravars={"ecspress_name": name, "local_run_port": port},
+            env={"ECSPRESS_STATE_DIR": str(tmp_path / "state")},
+        )
+        assert result.rc != 0 and result.changed == 0, result.changed_tasks
+        assert result.failed_tasks == [
+            f"The port is free or ours: local_run_port {port} is published by the container {holder}: remove it "
+            f"(`docker rm -f {holder}`) or set local_run_port to a free port. Nothing was started."
+        ]
+        assert [c for c in docker("ps", "-a", "--format", "{{.Names}}").split() if c.startswith(name)] == [holder]
+        assert not (tmp_path / "state").exists()  # no secrets were generated either
+    finally:
+        docker("rm", "-f", holder)
