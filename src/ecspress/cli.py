@@ -21,12 +21,14 @@ import yaml
 
 from ecspress import settings
 from ecspress.lock import LockHeld, RunLock, lock_path
-from ecspress.progress import Progress
+from ecspress.progress import FAILED_MARK, Progress
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_CHANGES = 2  # --check: something would change (as `terraform plan -detailed-exitcode`)
 # `ecspress status` exits EXIT_FAILED for these rollout states (module_utils/_rollout.py).
 UNHEALTHY_ROLLOUTS = frozenset({"failed", "rolled_back", "stalled"})
+# `up|deploy --json`: the fields playbooks/tasks/result.yml publishes.
+RESULT_FIELDS = ("image", "digest", "task_definition_arn", "deployment_id", "outcome", "reason", "url")
 DEFAULT_INVENTORY = "inventories/local"
 SENSITIVE_ENV = re.compile(r"SECRET|TOKEN|PASSW|CREDENTIAL|SESSION|_KEY", re.IGNORECASE)
 
@@ -275,11 +277,12 @@ def _stack() -> Any:
     return stack
 
 
-def start_local_stack() -> None:
+def start_local_stack(out: Any = None) -> None:
     stack = _stack()
-    print("local stack:")
+    out = out or sys.stdout
+    print("local stack:", file=out)
     try:
-        stack.start(say=print)
+        stack.start(say=lambda line: print(line, file=out))
     except stack.StackError as error:
         raise UsageError(f"the local stack did not start: {error}") from None
 
@@ -319,27 +322,48 @@ def cmd_up(args: argparse.Namespace, playbook: str = "site.yml") -> int:
     root, inventory = _context(args)
 
     def body() -> int:
+        # --json: the progress and messages go to stderr, stdout holds the JSON document only.
+        out = sys.stderr if args.json else sys.stdout
         if inventory.is_local:
-            start_local_stack()
+            start_local_stack(out)
         require_docker_engine()
         playbook_path = settings.playbook_path(root, playbook)
-        run = Run(root, args.command, playbook_path, inventory, args.limit, args.verbose, check=args.check)
+        run = Run(
+            root, args.command, playbook_path, inventory, args.limit, args.verbose, check=args.check, progress_out=out
+        )
         result = run_playbook(run)
-        code = report(result)
+        code = report(result, out=out)
         if args.check and code == EXIT_OK:
-            return check_outcome(result.changed)
+            code = check_outcome(result.changed, out=out)
+        if args.json:
+            print(json.dumps(result_document(result, code, args.check), indent=2, sort_keys=True))
         return code
 
     return _locked(root, inventory, args.limit, _command_line(args), body)
 
 
-def check_outcome(changed: int) -> int:
+def check_outcome(changed: int, out: Any = None) -> int:
     """--check: exit 0 when nothing would change, EXIT_CHANGES when something would (a drift gate for CI)."""
+    out = out or sys.stdout
     if not changed:
-        print("--check: nothing was changed, and a real run would change nothing")
+        print("--check: nothing was changed, and a real run would change nothing", file=out)
         return EXIT_OK
-    print(f"--check: nothing was changed; a real run would change {changed} task(s), counted above")
+    print(f"--check: nothing was changed; a real run would change {changed} task(s), counted above", file=out)
     return EXIT_CHANGES
+
+
+def result_document(result: RunResult, code: int, check: bool) -> dict[str, Any]:
+    """`up|deploy --json`: what a pipeline reads (the playbooks publish ecspress_result: playbooks/tasks/result.yml)."""
+    published = result.custom_stats.get("ecspress_result") or {}
+    return {
+        "ok": result.ok,
+        "exit_code": code,
+        "check": check,
+        "changed": result.changed,
+        "failures": [failure.removeprefix(f"{FAILED_MARK} ") for failure in result.failures] or result.errors,
+        "run_artifacts": str(result.run_dir),
+        **{key: published.get(key, "") for key in RESULT_FIELDS},
+    }
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
@@ -528,6 +552,13 @@ def build_parser() -> argparse.ArgumentParser:
         _verbose_option(sub, argparse.SUPPRESS)
         _target_options(sub, with_limit=name != "doctor")
     commands.choices["status"].add_argument("--json", action="store_true", help="print the status as JSON")
+    for name in ("up", "deploy"):
+        commands.choices[name].add_argument(
+            "--json",
+            action="store_true",
+            help="print the result as JSON on stdout (image digest, task definition, deployment id, outcome, URL); "
+            "the progress goes to stderr",
+        )
     for name in ("up", "deploy"):
         commands.choices[name].add_argument(
             "--check",

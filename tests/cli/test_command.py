@@ -178,3 +178,17 @@ def test_a_run_that_fails_before_any_task_says_why() -> None:
     ended = lines.index(next(line for line in lines if line.startswith("✘ the run ended failed (rc ")))
     assert "not_a_module_anywhere" in lines[ended + 1], result.stdout
     assert lines[ended + 1].startswith("  [ERROR]"), result.stdout
+
+
+def test_up_json_prints_only_the_result_on_stdout_even_when_the_run_fails() -> None:
+    result = ecspress("up", "--json", "-i", FIXTURE, env=fixtures())
+    assert result.returncode == 1, result.stdout + result.stderr
+    document = json.loads(result.stdout)  # stdout is the JSON document only
+    assert (document["ok"], document["exit_code"], document["check"]) == (False, 1, False)
+    assert document["failures"] == [
+        'Fixture site: task "Push the image to the registry" on ecspress-fixture: '
+        "registry 127.0.0.1:1 does not answer: connection refused"
+    ]
+    assert (document["digest"], document["outcome"]) == ("", "")  # the fixture publishes no ecspress_result
+    assert Path(document["run_artifacts"]).parent == STATE / "runs"
+    assert "✘ Fixture site" in result.stderr  # the progress

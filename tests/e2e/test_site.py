@@ -248,7 +248,7 @@ def test_ecspress_deploy_rolls_out_a_changed_opcache_value(
     assert ecs.describe_services(cluster=NAME, services=[NAME])["services"][0]["taskDefinition"] == before  # type: ignore[attr-defined]
     assert running_image() == image_before
 
-    result = ecspress("deploy", "-i", str(e2e_inventory))
+    result = ecspress("deploy", "--json", "-i", str(e2e_inventory))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
     after = ecs.describe_services(cluster=NAME, services=[NAME])["services"][0]["taskDefinition"]  # type: ignore[attr-defined]
@@ -256,6 +256,13 @@ def test_ecspress_deploy_rolls_out_a_changed_opcache_value(
     definition = ecs.describe_task_definition(taskDefinition=after)["taskDefinition"]  # type: ignore[attr-defined]
     image = definition["containerDefinitions"][0]["image"]
     assert "@sha256:" in image and image != image_before and running_image() == image
+    # --json: stdout is the result a pipeline reads, and nothing else (the progress went to stderr)
+    document = json.loads(result.stdout)
+    assert (document["ok"], document["exit_code"], document["outcome"]) == (True, 0, "completed"), document
+    assert (document["image"], document["digest"]) == (image, image.split("@")[1])
+    assert document["task_definition_arn"] == after and document["deployment_id"].startswith("ecs-svc/")
+    assert document["url"] == f"http://127.0.0.1:{PORT}/"
+    assert "✔ deploy" in result.stderr
     setting = subprocess.run(
         [
             "docker",
