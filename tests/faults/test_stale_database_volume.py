@@ -25,6 +25,15 @@ def docker(*args: str) -> str:
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=True, timeout=60).stdout
 
 
+def local_run_playbook(folder: Path, name: str) -> Path:
+    """The local_run role alone, with an image by digest that is never pulled (the refusal comes first)."""
+    playbook = folder / "local_run.yml"
+    image = f"127.0.0.1:5000/{name}/wordpress@sha256:{'a' * 64}"
+    role = {"role": "ecspress.wordpress.local_run", "vars": {"local_run_image": image}}
+    playbook.write_text(yaml.safe_dump([{"name": "local run", "hosts": "all", "gather_facts": False, "roles": [role]}]))
+    return playbook
+
+
 def test_a_volume_without_our_secrets_id_is_refused_before_any_container(
     playbook_runner: Runner, tmp_path: Path
 ) -> None:
@@ -32,24 +41,7 @@ def test_a_volume_without_our_secrets_id_is_refused_before_any_container(
     volume = f"{name}-db-data"
     docker("volume", "create", volume)
     try:
-        playbook = tmp_path / "local_run.yml"
-        playbook.write_text(
-            yaml.safe_dump(
-                [
-                    {
-                        "name": "local run",
-                        "hosts": "all",
-                        "gather_facts": False,
-                        "roles": [
-                            {
-                                "role": "ecspress.wordpress.local_run",
-                                "vars": {"local_run_image": f"127.0.0.1:5000/{name}/wordpress@sha256:{'a' * 64}"},
-                            }
-                        ],
-                    }
-                ]
-            )
-        )
+        playbook = local_run_playbook(tmp_path, name)
         result = playbook_runner(
             playbook, extravars={"ecspress_name": name}, env={"ECSPRESS_STATE_DIR": str(tmp_path / "state")}
         )
@@ -74,24 +66,7 @@ def test_a_container_publishing_the_port_is_named_before_anything_starts(
     port = free_port()
     docker("run", "--detach", "--name", holder, "-p", f"127.0.0.1:{port}:80", "ecspress/base:trixie", "sleep", "600")
     try:
-        playbook = tmp_path / "local_run.yml"
-        playbook.write_text(
-            yaml.safe_dump(
-                [
-                    {
-                        "name": "local run",
-                        "hosts": "all",
-                        "gather_facts": False,
-                        "roles": [
-                            {
-                                "role": "ecspress.wordpress.local_run",
-                                "vars": {"local_run_image": f"127.0.0.1:5000/{name}/wordpress@sha256:{'a' * 64}"},
-                            }
-                        ],
-                    }
-                ]
-            )
-        )
+        playbook = local_run_playbook(tmp_path, name)
         result = playbook_runner(
             playbook,
             extravars={"ecspress_name": name, "local_run_port": port},

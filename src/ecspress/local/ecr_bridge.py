@@ -15,8 +15,9 @@ from typing import Any
 import requests
 from moto.ecr.models import ECRBackend
 
+from ecspress.local.ecs_tasks import REGISTRY_CREDENTIALS
+
 REGISTRY = f"http://{os.environ.get('ECSPRESS_REGISTRY_HOST', '127.0.0.1:5000')}"
-CREDENTIALS = ("AWS", os.environ.get("ECSPRESS_LOCAL_REGISTRY_PASSWORD", "123456789012-auth-token"))
 MANIFEST_TYPES = ", ".join(
     [
         "application/vnd.docker.distribution.manifest.v2+json",
@@ -29,7 +30,7 @@ MANIFEST_TYPES = ", ".join(
 
 def registry_tags(repository: str) -> list[str]:
     try:
-        response = requests.get(f"{REGISTRY}/v2/{repository}/tags/list", auth=CREDENTIALS, timeout=5)
+        response = requests.get(f"{REGISTRY}/v2/{repository}/tags/list", auth=REGISTRY_CREDENTIALS, timeout=5)
     except requests.RequestException:
         return []
     if response.status_code != 200:
@@ -41,7 +42,7 @@ def registry_manifest(repository: str, tag: str) -> tuple[str, str, str] | None:
     """(manifest text, media type, digest) of a tag, exactly as the registry serves it."""
     response = requests.get(
         f"{REGISTRY}/v2/{repository}/manifests/{tag}",
-        auth=CREDENTIALS,
+        auth=REGISTRY_CREDENTIALS,
         headers={"Accept": MANIFEST_TYPES},
         timeout=5,
     )
@@ -82,7 +83,9 @@ def forget(repository_name: str) -> None:
     for tag in registry_tags(repository_name):
         found = registry_manifest(repository_name, tag)
         if found is not None:
-            requests.delete(f"{REGISTRY}/v2/{repository_name}/manifests/{found[2]}", auth=CREDENTIALS, timeout=10)
+            requests.delete(
+                f"{REGISTRY}/v2/{repository_name}/manifests/{found[2]}", auth=REGISTRY_CREDENTIALS, timeout=10
+            )
 
 
 def _delete_repository(original: Any) -> Any:

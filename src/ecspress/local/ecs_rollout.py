@@ -489,8 +489,10 @@ def stop_current(rollout: Rollout | None, reason: str) -> None:
     """Stop the task a deployment is starting (a newer deployment replaces it, or the service goes)."""
     if rollout is not None and rollout.current is not None:
         task, run = rollout.current
-        run.ready.wait(timeout=600)  # a start in progress would leave its containers behind
-        ecs_tasks.stop(run)
+        if run.ready.is_set():
+            ecs_tasks.stop(run)
+        else:  # a pull may take minutes: remove its containers once the start ends, not under the model's lock
+            threading.Thread(target=ecs_tasks.stop_when_started, args=(run,), daemon=True).start()
         set_stopped(task, "ServiceSchedulerInitiated", reason, {})
         rollout.current = None
 

@@ -376,6 +376,12 @@ def stop(run: TaskRun) -> None:
         docker("rm", "--force", "--volumes", *run.names)
 
 
+def stop_when_started(run: TaskRun, timeout: float = 600) -> None:
+    """Stop a task whose start (a pull) is still under way, once it ended: its containers would stay otherwise."""
+    run.ready.wait(timeout)
+    stop(run)
+
+
 def remove_containers(**labels: str) -> None:
     """Remove every task container with these labels (all of this server's when none are given)."""
     wanted = {SERVER_LABEL: server_id(), **labels}
