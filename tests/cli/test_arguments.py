@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ecspress import cli
+from ecspress import cli, commands
+from ecspress.errors import UsageError
+from ecspress.inventory import inventory_groups, resolve_inventory
+from ecspress.runner import prune_runs
 from ecspress.settings import project_root
 
 HERE = Path(__file__).resolve().parent
@@ -22,8 +25,8 @@ def no_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("nothing may run on an argument error")
 
-    monkeypatch.setattr(cli, "run_playbook", refuse)
-    monkeypatch.setattr(cli, "start_local_stack", refuse)
+    monkeypatch.setattr(commands, "run_playbook", refuse)
+    monkeypatch.setattr(commands, "start_local_stack", refuse)
 
 
 def exit_code_and_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -80,10 +83,10 @@ def test_down_asks_on_a_terminal_and_stops_unless_yes(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr("sys.stdin", Terminal(""))
     args = cli.build_parser().parse_args(["down", "-i", FIXTURE])
-    inventory = cli.resolve_inventory(FIXTURE, project_root())
-    with pytest.raises(cli.UsageError, match="not confirmed"):
-        cli.confirm_teardown(args, inventory, ask=lambda prompt: "no")
-    cli.confirm_teardown(args, inventory, ask=lambda prompt: "yes")
+    inventory = resolve_inventory(FIXTURE, project_root())
+    with pytest.raises(UsageError, match="not confirmed"):
+        commands.confirm_teardown(args, inventory, ask=lambda prompt: "no")
+    commands.confirm_teardown(args, inventory, ask=lambda prompt: "yes")
 
 
 def test_no_command_is_bad_usage(capsys: pytest.CaptureFixture[str]) -> None:
@@ -93,13 +96,11 @@ def test_no_command_is_bad_usage(capsys: pytest.CaptureFixture[str]) -> None:
 def test_inventory_groups_yaml_and_ini(tmp_path: Path) -> None:
     (tmp_path / "hosts.yml").write_text("all:\n  children:\n    dev:\n      hosts: {a: {}}\n")
     (tmp_path / "more").write_text("[prod]\nb\n[web:children]\nprod\n")
-    assert cli.inventory_groups(tmp_path) == {"dev", "prod", "web"}
-    assert cli.inventory_groups(project_root() / "inventories" / "local") == {"local"}
+    assert inventory_groups(tmp_path) == {"dev", "prod", "web"}
+    assert inventory_groups(project_root() / "inventories" / "local") == {"local"}
 
 
 def test_old_run_folders_are_pruned_to_the_newest(tmp_path: Path) -> None:
-    from ecspress.cli import prune_runs
-
     for stamp in ("20261101T000000.000000-up", "20261102T000000.000000-deploy", "20261103T000000.000000-status"):
         (tmp_path / stamp).mkdir()
     removed = prune_runs(tmp_path, keep=2)
@@ -115,7 +116,7 @@ def test_check_exits_0_when_nothing_would_change_and_2_when_something_would(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`--check` as a drift gate, as `terraform plan -detailed-exitcode`."""
-    assert cli.check_outcome(0) == 0
+    assert commands.check_outcome(0) == 0
     assert capsys.readouterr().out == "--check: nothing was changed, and a real run would change nothing\n"
-    assert cli.check_outcome(3) == 2
+    assert commands.check_outcome(3) == 2
     assert capsys.readouterr().out == "--check: nothing was changed; a real run would change 3 task(s), counted above\n"
