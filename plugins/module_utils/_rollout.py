@@ -28,6 +28,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from ansible_collections.ecspress.wordpress.plugins.module_utils._references import family_revision
+
 IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
 FAILED = "failed"
@@ -106,11 +108,6 @@ class Target:
         if self.deployment_id:
             return deployment.get("id") == self.deployment_id
         return same_task_definition(deployment.get("taskDefinition"), self.task_definition)
-
-
-def family_revision(task_definition: str | None) -> str:
-    """`arn:…:task-definition/wp:3` or `wp:3` -> `wp:3` (moto stores what was passed, not the ARN)."""
-    return (task_definition or "").rsplit("/", 1)[-1]
 
 
 def same_task_definition(left: str | None, right: str | None) -> bool:

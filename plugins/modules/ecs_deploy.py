@@ -7,21 +7,18 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: ecs_deploy
-short_description: Roll an ECS service onto an image by digest, refusing digests that were never pushed
+short_description: Point an ECS service at a task definition revision whose image was pushed, by digest
 version_added: 0.1.0
 description:
-  - Registers a new revision of the service's current task definition in which only the image
-    of one container is replaced by I(image), then points the service at it.
-  - I(image) must be a reference by digest (C(registry/repository@sha256:...)). Before anything
-    changes, the digest is looked up in the ECR repository (C(ecr describe_images)); a digest
-    that is not there is refused. This makes the restart loop of a service pointing at an image
-    that was never pushed impossible.
-  - When the service already uses a task definition with that image, nothing changes.
-    When the newest revision of the family already is the wanted definition (for example after
-    a rollback), that revision is reused instead of registering an identical one.
+  - Points the service at I(task_definition) (registered by M(ecspress.wordpress.ecs_task_definition), the one
+    place that registers revisions) with C(UpdateService), and returns the id of the deployment that started.
+  - Before anything changes, the image of I(container) in that revision must be a reference by digest
+    (C(registry/repository@sha256:...)) that is in its ECR repository (C(ecr describe_images)); a tag, or a digest
+    that was never pushed, is refused. This makes the restart loop of a service pointing at an image that was never
+    pushed impossible.
+  - When the service already runs that revision, nothing changes.
   - This module does not wait for the rollout; use M(ecspress.wordpress.ecs_deployment_wait)
-    with the returned I(deployment_id) (the deployment C(UpdateService) started), or with
-    I(task_definition_arn) when nothing was deployed.
+    with the returned I(deployment_id), or with I(task_definition_arn) when nothing was deployed.
 author:
   - ecspress maintainers (@ecspress)
 options:
@@ -33,20 +30,20 @@ options:
     description: Name or ARN of the ECS service. It must exist and be ACTIVE.
     type: str
     required: true
-  image:
+  task_definition:
     description:
-      - The image to deploy, by digest, for example
-        C(123456789012.dkr.ecr.eu-west-1.amazonaws.com/wp@sha256:...). Tags are refused.
+      - The revision to run (ARN or C(family:revision)), for example the I(task_definition_arn) that
+        M(ecspress.wordpress.ecs_task_definition) returned, or an earlier revision to roll back to.
     type: str
     required: true
   container:
     description:
-      - Name of the container whose image is replaced.
+      - Name of the container whose image is checked.
       - Optional when the task definition has exactly one essential container.
     type: str
   repository_name:
     description:
-      - ECR repository to look the digest up in. Defaults to the repository path of I(image).
+      - ECR repository to look the digest up in. Defaults to the repository path of the image.
     type: str
   registry_id:
     description:
@@ -61,13 +58,13 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Reports whether a new revision would be registered and the service updated; changes nothing.
+    description: Reports whether the service would be pointed at the revision; changes nothing.
   diff_mode:
     support: full
     description: Shows the task definition and image before and after.
   idempotent:
     support: full
-    description: When the service already uses the image, nothing changes.
+    description: When the service already runs the revision, nothing changes.
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -75,18 +72,27 @@ extends_documentation_fragment:
 """
 
 EXAMPLES = r"""
-- name: Deploy the digest the image pipeline pushed
-  ecspress.wordpress.ecs_deploy:
+- name: The task definition with the digest the image pipeline pushed
+  ecspress.wordpress.ecs_task_definition:
+    family: ecspress-prod-wordpress
     cluster: ecspress-prod
-    service: ecspress-prod-wordpress
+    service: ecspress-prod
     container: wordpress
     image: "{{ ecspress_image.reference }}"
+  register: task_definition
+
+- name: Point the service at it
+  ecspress.wordpress.ecs_deploy:
+    cluster: ecspress-prod
+    service: ecspress-prod
+    container: wordpress
+    task_definition: "{{ task_definition.task_definition_arn }}"
   register: deploy
 
 - name: Wait until the rollout really completed, or say why it failed
   ecspress.wordpress.ecs_deployment_wait:
     cluster: ecspress-prod
-    service: ecspress-prod-wordpress
+    service: ecspress-prod
     deployment_id: "{{ deploy.deployment_id }}"
     timeout: 900
   when: deploy.deployment_id | length > 0
@@ -104,25 +110,21 @@ previous_task_definition_arn:
   type: str
   sample: arn:aws:ecs:eu-west-1:123456789012:task-definition/ecspress-prod-wordpress:6
 image:
-  description: The image by digest now in the container definition.
+  description: The image by digest of the container in I(task_definition).
   returned: always
   type: str
   sample: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/ecspress-prod/wordpress@sha256:5b0b...
 previous_image:
-  description: The container's image before.
+  description: The container's image in the revision the service used before.
   returned: always
   type: str
 deployment_id:
   description:
     - The id (C(ecs-svc/...)) of the deployment C(UpdateService) started, as its answer names it.
-    - Empty when the service was not updated (nothing to deploy, or check mode).
+    - Empty when the service was not updated (it already ran the revision, or check mode).
   returned: always
   type: str
   sample: ecs-svc/1485800978477494678
-registered:
-  description: Whether a new task definition revision was (or would be) registered.
-  returned: always
-  type: bool
 service_updated:
   description: Whether the service was (or would be) pointed at another task definition.
   returned: always
@@ -136,55 +138,21 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.ecspress.wordpress.plugins.module_utils._ecr import ImageNotPushedError, ensure_image_pushed
+from ansible_collections.ecspress.wordpress.plugins.module_utils._ecs import describe_service, describe_task_definition
+from ansible_collections.ecspress.wordpress.plugins.module_utils._references import (
+    ImageReferenceError,
+    family_revision,
+    parse_image_reference,
+)
 from ansible_collections.ecspress.wordpress.plugins.module_utils._retries import retry_decorator
 from ansible_collections.ecspress.wordpress.plugins.module_utils._rollout import same_task_definition
-from ansible_collections.ecspress.wordpress.plugins.module_utils._task_definition import (
-    ImageReferenceError,
-    container_named,
-    parse_image_reference,
-    register_request,
-    same_definition,
-)
+from ansible_collections.ecspress.wordpress.plugins.module_utils._task_definition import container_named
 
 
 class DeployError(Exception):
     """A refusal with a message meant for the user."""
-
-
-def describe_service(ecs: Any, cluster: str, service: str) -> dict[str, Any]:
-    answer = ecs.describe_services(cluster=cluster, services=[service], aws_retry=True)
-    found = [s for s in answer.get("services", []) if s.get("status") != "INACTIVE"]
-    if not found:
-        raise DeployError(f"service {service} not found (or INACTIVE) in cluster {cluster}: create it first")
-    return dict(found[0])
-
-
-def describe_task_definition(ecs: Any, arn: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
-    answer = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"], aws_retry=True)
-    return dict(answer["taskDefinition"]), list(answer.get("tags") or [])
-
-
-def ensure_image_pushed(ecr: Any, repository: str, digest: str, registry_id: str | None) -> None:
-    request: dict[str, Any] = {"repositoryName": repository, "imageIds": [{"imageDigest": digest}]}
-    if registry_id:
-        request["registryId"] = registry_id
-    try:
-        ecr.describe_images(aws_retry=True, **request)
-    except is_boto3_error_code(["ImageNotFoundException", "RepositoryNotFoundException"]) as error:
-        raise DeployError(
-            f"refusing to deploy {digest}: it is not in ECR repository {repository} "
-            f"({error.response['Error']['Code']}); push it first (the image stage does)"
-        ) from error
-
-
-def newest_revision(ecs: Any, family: str) -> dict[str, Any] | None:
-    """The family's latest ACTIVE revision: what DescribeTaskDefinition answers for a bare family name."""
-    try:
-        return describe_task_definition(ecs, family)[0]
-    except is_boto3_error_code("ClientException"):
-        return None
 
 
 def started_deployment(service: dict[str, Any], task_definition_arn: str) -> str:
@@ -197,59 +165,58 @@ def started_deployment(service: dict[str, Any], task_definition_arn: str) -> str
     return ""
 
 
+def image_of(task_definition: dict[str, Any], container: str | None) -> str:
+    try:
+        return str(container_named(task_definition, container).get("image") or "")
+    except ValueError as error:
+        raise DeployError(f"{family_revision(task_definition.get('taskDefinitionArn'))}: {error}") from error
+
+
+def verify(ecr: Any, params: dict[str, Any], image: str) -> None:
+    try:
+        if params["verify_image"]:
+            ensure_image_pushed(ecr, image, params["repository_name"], params["registry_id"])
+        else:
+            parse_image_reference(image)
+    except ImageReferenceError as error:
+        raise DeployError(f"{params['task_definition']}: {error}") from error
+    except ImageNotPushedError as error:
+        raise DeployError(str(error)) from error
+
+
 def deploy(module: AnsibleAWSModule, ecs: Any, ecr: Any) -> dict[str, Any]:
     params = module.params
-    try:
-        reference = parse_image_reference(params["image"])
-    except ImageReferenceError as error:
-        raise DeployError(str(error)) from error
     service = describe_service(ecs, params["cluster"], params["service"])
-    current, tags = describe_task_definition(ecs, service["taskDefinition"])
-    previous_image = str(container_named(current, params["container"]).get("image"))
+    if service is None:
+        raise DeployError(
+            f"service {params['service']} not found (or INACTIVE) in cluster {params['cluster']}: create it first"
+        )
+    current = describe_task_definition(ecs, service["taskDefinition"])[0]
+    wanted = describe_task_definition(ecs, params["task_definition"])[0]
+    image, previous_image = image_of(wanted, params["container"]), image_of(current, params["container"])
     result: dict[str, Any] = {
         "changed": False,
-        "task_definition_arn": current["taskDefinitionArn"],
+        "task_definition_arn": wanted["taskDefinitionArn"],
         "previous_task_definition_arn": current["taskDefinitionArn"],
-        "image": params["image"],
+        "image": image,
         "previous_image": previous_image,
         "deployment_id": "",
-        "registered": False,
         "service_updated": False,
-    }
-    if previous_image == params["image"]:
-        return result
-    if params["verify_image"]:
-        ensure_image_pushed(
-            ecr,
-            params["repository_name"] or reference.repository,
-            reference.digest,
-            params["registry_id"] or reference.registry_id,
-        )
-    wanted = register_request(current, params["image"], params["container"], tags)
-    newest = newest_revision(ecs, current["family"])
-    reuse = newest is not None and same_definition(newest, wanted)
-    result.update(changed=True, service_updated=True, registered=not reuse)
-    result["diff"] = {
-        "before": {"task_definition": current["taskDefinitionArn"], "image": previous_image},
-        "after": {
-            "task_definition": newest["taskDefinitionArn"] if reuse and newest else "(new revision)",
-            "image": params["image"],
+        "diff": {
+            "before": {"task_definition": current["taskDefinitionArn"], "image": previous_image},
+            "after": {"task_definition": wanted["taskDefinitionArn"], "image": image},
         },
     }
-    if module.check_mode:
-        if reuse and newest:
-            result["task_definition_arn"] = newest["taskDefinitionArn"]
+    if same_task_definition(current["taskDefinitionArn"], wanted["taskDefinitionArn"]):
         return result
-    if reuse and newest:
-        arn = newest["taskDefinitionArn"]
-    else:
-        arn = ecs.register_task_definition(aws_retry=True, **wanted)["taskDefinition"]["taskDefinitionArn"]
+    verify(ecr, params, image)
+    result.update(changed=True, service_updated=True)
+    if module.check_mode:
+        return result
     updated = ecs.update_service(
-        cluster=params["cluster"], service=params["service"], taskDefinition=arn, aws_retry=True
+        cluster=params["cluster"], service=params["service"], taskDefinition=wanted["taskDefinitionArn"], aws_retry=True
     )
-    result["deployment_id"] = started_deployment(updated.get("service") or {}, arn)
-    result["task_definition_arn"] = arn
-    result["diff"]["after"]["task_definition"] = arn
+    result["deployment_id"] = started_deployment(updated.get("service") or {}, wanted["taskDefinitionArn"])
     return result
 
 
@@ -258,7 +225,7 @@ def main() -> None:
         argument_spec={
             "cluster": {"type": "str", "required": True},
             "service": {"type": "str", "required": True},
-            "image": {"type": "str", "required": True},
+            "task_definition": {"type": "str", "required": True},
             "container": {"type": "str"},
             "repository_name": {"type": "str"},
             "registry_id": {"type": "str"},
@@ -266,10 +233,6 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    try:
-        parse_image_reference(module.params["image"])
-    except ImageReferenceError as error:
-        module.fail_json(msg=str(error))
     retry = retry_decorator()
     ecs = module.client("ecs", retry_decorator=retry)
     ecr = module.client("ecr", retry_decorator=retry)

@@ -192,6 +192,7 @@ except ImportError:
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.ecspress.wordpress.plugins.module_utils._ecs import describe_service
 from ansible_collections.ecspress.wordpress.plugins.module_utils._retries import retry_decorator
 from ansible_collections.ecspress.wordpress.plugins.module_utils._rollout import (
     Decision,
@@ -239,9 +240,8 @@ class Poller:
         self.last_stopped: list[dict[str, Any]] = []  # the latest poll's stopped tasks, for the result
 
     def describe_service(self) -> dict[str, Any] | None:
-        answer = self.ecs.describe_services(cluster=self.cluster, services=[self.service], aws_retry=True)
-        services = answer.get("services") or []
-        return dict(services[0]) if services else None
+        # INACTIVE too: the decision reports a service deleted mid-wait as such.
+        return describe_service(self.ecs, self.cluster, self.service, active_only=False)
 
     def stopped_tasks(self) -> list[dict[str, Any]]:
         arns = self.ecs.list_tasks(

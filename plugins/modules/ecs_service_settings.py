@@ -129,6 +129,7 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.ecspress.wordpress.plugins.module_utils._ecs import describe_service
 from ansible_collections.ecspress.wordpress.plugins.module_utils._retries import retry_decorator
 
 
@@ -222,14 +223,6 @@ def update_parameters(current: dict[str, Any], wanted: dict[str, Any], drifted: 
             merged[key] = {**(merged.get(key) or {}), **value} if isinstance(value, dict) else value
         update["deploymentConfiguration"] = merged
     return update
-
-
-def describe_service(client: Any, cluster: str, service: str) -> dict[str, Any] | None:
-    answer = client.describe_services(aws_retry=True, cluster=cluster, services=[service])
-    for found in answer.get("services", []):
-        if found.get("status") == "ACTIVE":
-            return found
-    return None
 
 
 def main() -> None:

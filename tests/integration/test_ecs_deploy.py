@@ -1,4 +1,5 @@
-"""ecs_deploy against a private moto (with the local rollout model) and the local registry.
+"""ecs_task_definition (image alone, as playbooks/deploy.yml) and ecs_deploy against a private moto (with the local
+rollout model) and the local registry.
 
 A digest that was never pushed is refused before anything changes; a pushed one gets exactly one
 new revision with only the image replaced; a re-run changes nothing; check mode registers nothing.
@@ -54,6 +55,22 @@ def service(moto: MotoServer, digests: dict[str, str], request: pytest.FixtureRe
     return {"name": name, "first": first, "ecs": ecs}
 
 
+def register_task(name: str, image: str, verify: bool) -> dict[str, Any]:
+    """The revision with the new image, as playbooks/deploy.yml registers it (the service role's `image` entry)."""
+    return {
+        "name": "ecs_task_definition",
+        "ecspress.wordpress.ecs_task_definition": {
+            "family": name,
+            "cluster": name,
+            "service": name,
+            "container": "wordpress",
+            "image": image,
+            "verify_image": verify,
+        },
+        "register": "td",
+    }
+
+
 def deploy(
     runner: Callable[..., PlaybookResult],
     tmp_path: Path,
@@ -74,16 +91,19 @@ def deploy(
                     "gather_facts": False,
                     "module_defaults": {"group/ecspress.wordpress.aws": aws},
                     "tasks": [
+                        register_task(name, image, verify),
                         {
                             "name": "ecs_deploy",
                             "ecspress.wordpress.ecs_deploy": {
                                 "cluster": name,
                                 "service": name,
                                 "container": "wordpress",
-                                "image": image,
+                                "task_definition": "{{ td.task_definition_arn }}",
                                 "verify_image": verify,
                             },
                             "register": "out",
+                            # under --check a revision still to register cannot be described
+                            "when": "not (ansible_check_mode and td.action == 'register')",
                         },
                         {"name": "show", "ansible.builtin.debug": {"var": "out"}},
                     ],
@@ -134,7 +154,7 @@ def test_pushed_digest_check_mode_then_deploy_then_nothing(
     assert revisions(service) == [service["first"]], "check mode must register nothing"
 
     deployed = deploy(playbook_runner, tmp_path, moto, service["name"], image)
-    assert deployed.rc == 0 and deployed.changed == 1, deployed.stdout
+    assert deployed.rc == 0 and deployed.changed_tasks == ["ecs_task_definition", "ecs_deploy"], deployed.stdout
     new = [arn for arn in revisions(service) if arn != service["first"]]
     assert len(new) == 1 and current(service) == new[0]
     definition = service["ecs"].describe_task_definition(taskDefinition=new[0])["taskDefinition"]
@@ -159,7 +179,7 @@ def test_redeploying_after_a_rollback_reuses_the_revision(
     second = current(service)
     service["ecs"].update_service(cluster=service["name"], service=service["name"], taskDefinition=service["first"])
     again = deploy(playbook_runner, tmp_path, moto, service["name"], image)
-    assert again.rc == 0 and again.changed == 1
+    assert again.rc == 0 and again.changed_tasks == ["ecs_deploy"], again.changed_tasks
     assert current(service) == second and len(revisions(service)) == 2
 
 
@@ -182,13 +202,14 @@ def deploy_role(
                     "hosts": "all",
                     "gather_facts": False,
                     "module_defaults": {"group/ecspress.wordpress.aws": aws},
+                    "pre_tasks": [register_task(name, image, verify)],
                     "roles": [
                         {
                             "role": "ecspress.wordpress.ecs_deploy",
                             "vars": {
                                 "ecs_deploy_cluster": name,
                                 "ecs_deploy_service": name,
-                                "ecs_deploy_image": image,
+                                "ecs_deploy_task_definition": "{{ td.task_definition_arn }}",
                                 "ecs_deploy_verify_image": verify,
                                 "ecs_deploy_poll_interval": 1,
                                 "ecs_deploy_timeout": 60,

@@ -22,6 +22,8 @@ from tests.resources import describe, resources_of
 pytestmark = pytest.mark.slow
 
 PLAYBOOK = Path(__file__).parent / "playbooks" / "service_role.yml"
+# The service role, then the deploy stage: what site.yml runs, without the network, database and image stages.
+DEPLOY_PLAYBOOK = Path(__file__).parent / "playbooks" / "service_and_deploy.yml"
 SALT_KEYS = [
     "AUTH_KEY",
     "SECURE_AUTH_KEY",
@@ -74,10 +76,12 @@ class Prerequisites:
             **overrides,
         }
 
-    def run(self, name: str, *, check: bool = False, diff: bool = False, **overrides: Any) -> PlaybookResult:
+    def run(
+        self, name: str, *, check: bool = False, diff: bool = False, playbook: Path = PLAYBOOK, **overrides: Any
+    ) -> PlaybookResult:
         self.runs += 1
         return run_playbook(
-            PLAYBOOK,
+            playbook,
             extravars=self.extravars(name, **overrides),
             check=check,
             diff=diff,
@@ -421,39 +425,74 @@ def test_deployment_configuration_and_subnet_changes_are_applied(stack: Stack) -
 
 
 def test_task_size_change_registers_exactly_one_revision(stack: Stack) -> None:
-    """community.aws.ecs_taskdefinition would match the old revision: it does not compare cpu or memory."""
-    before = active_revisions(stack)
+    """community.aws.ecs_taskdefinition would match the old revision: it does not compare cpu or memory. The role
+    registers and publishes the revision; rolling the service onto it is the deploy stage's."""
+    before, running = active_revisions(stack), service_of(stack)["taskDefinition"]
     result = stack.converge(service_cpu=1024, service_memory=2048)
     assert result.rc == 0, result.failed_tasks
     after = active_revisions(stack)
     assert after == [*before, before[-1] + 1]
-    definition = task_definition_of(stack)
+    definition = task_definition_of(stack, after[-1])
     assert (definition["cpu"], definition["memory"]) == ("1024", "2048")
+    assert f"task_definition_arn: {definition['taskDefinitionArn']}" in result.stdout
+    assert service_of(stack)["taskDefinition"] == running
     again = stack.converge()
     assert again.changed == 0, again.changed_tasks
     assert active_revisions(stack) == after
 
 
-def test_image_of_a_running_service_is_left_to_the_deploy_step(stack: Stack) -> None:
-    """A new digest does not reach the running service through this role unless service_update_image."""
+def push_next_image(stack: Stack, layer: str) -> str:
+    """A new digest in the stack's ECR repository."""
     repository = stack.prerequisites.image.split("/", 1)[1].split("@")[0]
     # moto derives an image digest from the layer digests only (not the manifest), so change a layer.
-    manifest = {**MANIFEST, "layers": [{**MANIFEST["layers"][0], "digest": "sha256:" + "d" * 64}]}
+    manifest = {**MANIFEST, "layers": [{**MANIFEST["layers"][0], "digest": "sha256:" + layer * 64}]}
     digest = stack.client("ecr").put_image(
-        repositoryName=repository, imageManifest=json.dumps(manifest), imageTag="next"
+        repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=f"next-{layer}"
     )["image"]["imageId"]["imageDigest"]
-    new_image = f"{stack.prerequisites.image.split('@')[0]}@{digest}"
-    before = active_revisions(stack)
+    return f"{stack.prerequisites.image.split('@')[0]}@{digest}"
 
-    kept = stack.prerequisites.run(stack.name, **{**stack.settings, "service_image": new_image})
-    assert kept.rc == 0, kept.failed_tasks
-    assert kept.changed == 0, kept.changed_tasks
-    assert task_definition_of(stack)["containerDefinitions"][0]["image"] == stack.prerequisites.image
 
-    rolled = stack.converge(service_image=new_image, service_update_image=True)
-    assert rolled.rc == 0, rolled.failed_tasks
+def test_a_new_image_is_registered_with_the_settings_and_left_to_the_deploy_step(stack: Stack) -> None:
+    new_image = push_next_image(stack, "d")
+    before, running = active_revisions(stack), service_of(stack)["taskDefinition"]
+
+    registered = stack.converge(service_image=new_image)
+    assert registered.rc == 0, registered.failed_tasks
     assert active_revisions(stack) == [*before, before[-1] + 1]
-    assert task_definition_of(stack)["containerDefinitions"][0]["image"] == new_image
+    assert task_definition_of(stack, before[-1] + 1)["containerDefinitions"][0]["image"] == new_image
+    assert service_of(stack)["taskDefinition"] == running, "only the deploy stage moves the service"
+    again = stack.converge()
+    assert again.changed == 0, again.changed_tasks
+
+
+def test_an_image_never_pushed_registers_nothing(stack: Stack) -> None:
+    missing = f"{stack.prerequisites.image.split('@')[0]}@sha256:{'e' * 64}"
+    before = active_revisions(stack)
+    refused = stack.prerequisites.run(stack.name, **{**stack.settings, "service_image": missing})
+    assert refused.rc != 0
+    assert f"refusing to deploy sha256:{'e' * 64}: it is not in ECR repository" in " ".join(refused.failed_tasks)
+    assert active_revisions(stack) == before
+
+
+def test_a_setting_and_the_image_changed_in_one_run_make_one_revision_and_one_rollout(stack: Stack) -> None:
+    """Two owners of the task definition made two revisions and two rollouts, and waited for the second only."""
+    new_image = push_next_image(stack, "f")
+    ecs = stack.client("ecs")
+    before = active_revisions(stack)
+    started = ecs.list_service_deployments(cluster=stack.name, service=stack.name)["serviceDeployments"]
+    stack.settings.update(service_memory=4096, service_cpu=1024, service_image=new_image)
+    result = stack.prerequisites.run(stack.name, playbook=DEPLOY_PLAYBOOK, **stack.settings)
+    assert result.rc == 0, result.failed_tasks
+    assert active_revisions(stack) == [*before, before[-1] + 1]
+    running = task_definition_of(stack)
+    assert running["revision"] == before[-1] + 1
+    assert (running["memory"], running["containerDefinitions"][0]["image"]) == ("4096", new_image)
+    deployments = ecs.list_service_deployments(cluster=stack.name, service=stack.name)["serviceDeployments"]
+    new = [d for d in deployments if d["serviceDeploymentArn"] not in {s["serviceDeploymentArn"] for s in started}]
+    assert len(new) == 1, new
+    assert "state: completed" in result.stdout
+    again = stack.prerequisites.run(stack.name, playbook=DEPLOY_PLAYBOOK, **stack.settings)
+    assert again.changed == 0, again.changed_tasks
 
 
 # --- bad input: refused before any AWS call, naming the variable --------------------------------

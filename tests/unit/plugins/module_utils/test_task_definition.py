@@ -1,4 +1,4 @@
-"""Deploying by digest: parse references, replace exactly one image, compare definitions."""
+"""Task definitions: replace exactly one image, and decide whether to keep, reuse or register a revision."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ from typing import Any
 
 import pytest
 from ansible_collections.ecspress.wordpress.plugins.module_utils._task_definition import (
-    ImageReferenceError,
+    Registration,
     container_named,
-    family_revision,
-    parse_image_reference,
+    plan_registration,
     register_request,
-    same_definition,
+    task_definition_changes,
 )
 
 DIGEST = "sha256:" + "a" * 64
@@ -48,40 +47,8 @@ def described(image: str = "old@sha256:" + "b" * 64) -> dict[str, Any]:
     }
 
 
-def test_parse_ecr_reference() -> None:
-    parsed = parse_image_reference(ECR)
-    assert parsed.registry == "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
-    assert parsed.repository == "ecspress-prod/wordpress"
-    assert parsed.digest == DIGEST and parsed.registry_id == "123456789012"
-    assert parsed.reference == ECR
-
-
-def test_parse_local_registry_reference() -> None:
-    parsed = parse_image_reference(f"127.0.0.1:5000/ecspress-local/wordpress@{DIGEST}")
-    assert (parsed.registry, parsed.repository, parsed.registry_id) == (
-        "127.0.0.1:5000",
-        "ecspress-local/wordpress",
-        None,
-    )
-
-
-@pytest.mark.parametrize(
-    "reference",
-    [
-        "127.0.0.1:5000/wp:latest",
-        "127.0.0.1:5000/wp@sha256:abc",
-        f"wordpress@{DIGEST}",
-        "",
-        f"127.0.0.1:5000/wp@{DIGEST.upper()}",
-    ],
-)
-def test_tags_and_malformed_digests_are_refused(reference: str) -> None:
-    with pytest.raises(ImageReferenceError, match=r"digest|registry"):
-        parse_image_reference(reference)
-
-
 def test_only_the_named_image_changes_and_aws_fields_are_dropped() -> None:
-    request = register_request(described(), ECR, "wordpress", tags=[{"key": "project", "value": "ecspress"}])
+    request = register_request(described(), ECR, "wordpress")
     assert request["containerDefinitions"][0]["image"] == ECR
     assert request["containerDefinitions"][0]["secrets"] == described()["containerDefinitions"][0]["secrets"]
     assert request["containerDefinitions"][1]["image"] == "fluent-bit"
@@ -96,7 +63,7 @@ def test_only_the_named_image_changes_and_aws_fields_are_dropped() -> None:
     ):
         assert aws_owned not in request
     assert request["volumes"][0]["efsVolumeConfiguration"]["rootDirectory"] == "/"
-    assert request["tags"] == [{"key": "project", "value": "ecspress"}]
+    assert "tags" not in request
 
 
 def test_the_source_definition_is_not_mutated() -> None:
@@ -119,19 +86,6 @@ def test_several_essential_containers_need_a_name() -> None:
     definition["containerDefinitions"][1]["essential"] = True
     with pytest.raises(ValueError, match="several essential"):
         container_named(definition, None)
-
-
-def test_same_definition_ignores_aws_owned_fields() -> None:
-    wanted = register_request(described(), ECR, "wordpress")
-    newest = {**described(ECR), "revision": 7, "taskDefinitionArn": "arn:…:task-definition/wp:7"}
-    newest["containerDefinitions"][1]["image"] = "fluent-bit"
-    assert same_definition(newest, wanted)
-    assert not same_definition(described(), wanted)
-
-
-def test_family_revision() -> None:
-    assert family_revision("arn:aws:ecs:eu-west-1:1:task-definition/wp:3") == "wp:3"
-    assert family_revision("wp:3") == "wp:3"
 
 
 # --- edges pinned exactly (mutation testing: make mutation) ---------------------------------------------------------
@@ -165,16 +119,11 @@ def test_every_register_field_is_carried_over_runtime_platform_included() -> Non
     assert request["runtimePlatform"] == {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"}
     assert set(request) == {*REGISTERED, "containerDefinitions"}
     assert {key: request[key] for key in REGISTERED} == REGISTERED
-    assert same_definition(request, {**source, "containerDefinitions": request["containerDefinitions"]})
-    assert not same_definition(request, {**request, "runtimePlatform": {"cpuArchitecture": "X86_64"}})
-
-
-def test_the_tags_are_a_copy() -> None:
-    tags = [{"key": "project", "value": "ecspress"}]
-    request = register_request(described(), ECR, "wordpress", tags=tags)
-    request["tags"][0]["value"] = "changed"
-    assert tags == [{"key": "project", "value": "ecspress"}]
-    assert "tags" not in register_request(described(), ECR, "wordpress", tags=[])
+    assert task_definition_changes(request, {**source, "containerDefinitions": request["containerDefinitions"]}) == []
+    assert task_definition_changes(request, {**request, "runtimePlatform": {"cpuArchitecture": "X86_64"}}) == [
+        "runtimePlatform.cpuArchitecture",
+        "runtimePlatform.operatingSystemFamily (missing)",
+    ]
 
 
 def test_a_named_container_is_replaced_even_among_several_essential_ones() -> None:
@@ -192,12 +141,6 @@ def test_a_container_without_essential_is_essential() -> None:
 
 
 def test_the_messages_say_what_to_do() -> None:
-    with pytest.raises(ImageReferenceError) as tag:
-        parse_image_reference("127.0.0.1:5000/wp:latest")
-    assert str(tag.value) == (
-        "image '127.0.0.1:5000/wp:latest' is not a reference by digest (registry/repository@sha256:<64 hex>); "
-        "deploy the digest the image pipeline returned, never a tag"
-    )
     definition = described()
     definition["containerDefinitions"][1]["essential"] = True
     with pytest.raises(ValueError) as several:
@@ -207,28 +150,39 @@ def test_the_messages_say_what_to_do() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("reference", "registry"),
-    [
-        (f"localhost/wp@{DIGEST}", "localhost"),
-        (f"localhost:5000/wp@{DIGEST}", "localhost:5000"),
-        (f"registry.example.com/team/wp@{DIGEST}", "registry.example.com"),
-    ],
-)
-def test_registry_hosts(reference: str, registry: str) -> None:
-    parsed = parse_image_reference(reference)
-    assert parsed.registry == registry and parsed.registry_id is None and parsed.reference == reference
+# --- the registration decision ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "reference", [f"registry.example.com@{DIGEST}", f"docker/wp@{DIGEST}", f"Localhost/wp@{DIGEST}"]
-)
-def test_no_registry_host_is_refused(reference: str) -> None:
-    with pytest.raises(ImageReferenceError) as error:
-        parse_image_reference(reference)
-    assert str(error.value) == f"image {reference!r} names no registry host (registry/repository@sha256:…)"
+def revision(number: int, image: str) -> dict[str, Any]:
+    arn = f"arn:aws:ecs:eu-west-1:1:task-definition/wp:{number}"
+    return {**described(image), "revision": number, "taskDefinitionArn": arn}
 
 
-def test_fips_ecr_hosts_name_the_account() -> None:
-    parsed = parse_image_reference(f"123456789012.dkr.ecr-fips.us-east-1.amazonaws.com/wp@{DIGEST}")
-    assert parsed.registry_id == "123456789012"
+def test_the_running_revision_is_kept_when_it_is_the_wanted_one() -> None:
+    wanted = register_request(described(ECR), None)
+    assert plan_registration(wanted, revision(6, ECR), revision(7, "other@sha256:" + "c" * 64)) == Registration(
+        "keep", "arn:aws:ecs:eu-west-1:1:task-definition/wp:6", []
+    )
+
+
+def test_the_newest_revision_is_reused_when_it_is_the_wanted_one() -> None:
+    """After a rollback the service runs :6 while :7 (the wanted one) exists: no identical :8."""
+    wanted = register_request(described(ECR), None)
+    plan = plan_registration(wanted, revision(6, "old@sha256:" + "b" * 64), revision(7, ECR))
+    assert plan == Registration(
+        "reuse", "arn:aws:ecs:eu-west-1:1:task-definition/wp:7", ["containerDefinitions[wordpress].image"]
+    )
+
+
+def test_a_changed_setting_and_image_make_one_registration_with_both_changes() -> None:
+    wanted = {**register_request(described(ECR), None), "cpu": "1024"}
+    old = revision(6, "old@sha256:" + "b" * 64)
+    assert plan_registration(wanted, old, old) == Registration(
+        "register", "", ["containerDefinitions[wordpress].image", "cpu"]
+    )
+
+
+def test_before_the_service_exists_the_newest_revision_is_compared() -> None:
+    wanted = register_request(described(ECR), None)
+    assert plan_registration(wanted, None, revision(3, ECR)).action == "reuse"
+    assert plan_registration(wanted, None, None) == Registration("register", "", ["(no active revision)"])
