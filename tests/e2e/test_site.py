@@ -243,7 +243,7 @@ def test_ecspress_deploy_rolls_out_a_changed_opcache_value(
     preview = ecspress("deploy", "--check", "-i", str(e2e_inventory))
     assert preview.returncode == 2, preview.stdout[-3000:] + preview.stderr[-3000:]  # 2: something would change
     assert "→ image would create: 127.0.0.1:5000/" in preview.stdout
-    assert "→ deploy would create: A new task definition revision" in preview.stdout
+    assert "→ deploy would create: The service " in preview.stdout
     assert "--check: nothing was changed" in preview.stdout
     assert ecs.describe_services(cluster=NAME, services=[NAME])["services"][0]["taskDefinition"] == before  # type: ignore[attr-defined]
     assert running_image() == image_before
@@ -280,6 +280,15 @@ def test_ecspress_deploy_rolls_out_a_changed_opcache_value(
     assert setting == str(OPCACHE_MB)
     page = requests.get(f"http://127.0.0.1:{PORT}/", timeout=10)
     assert page.status_code == 200 and "ecspress WordPress" in page.text  # ecspress() looked for secrets
+    # status names the revision and the address the site answers on (its container's port, not a fixed 8080)
+    status = ecspress("status", "--json", "-i", str(e2e_inventory))
+    assert status.returncode == 0, status.stdout[-3000:] + status.stderr[-3000:]
+    shown = json.loads(status.stdout)
+    assert (shown["task_definition"], shown["url"], shown["rollout_state"]) == (
+        after,
+        f"http://127.0.0.1:{PORT}/",
+        "completed",
+    ), shown
 
 
 def test_check_on_a_fresh_environment_previews_every_stage_and_creates_nothing(

@@ -19,8 +19,9 @@ Runner = Callable[..., PlaybookResult]
 ARGUMENT_SPEC = "Every stage's variables match its role's argument spec"
 NOT_AN_INT = "argument '{}' is of type str and we were unable to convert to int: \"'{}'\" cannot be converted to an int"
 
-# README "Bad input" rows 6-16 and 19 (17 and 18 are values earlier stages publish, tested on the role:
-# tests/integration/test_role_service.py), and prod without a certificate: (input, failed task, message).
+# README "Bad input" rows 6-16 (8a and 10a: what AWS offers, asked read-only), 19 and 19b (17 and 18 are values
+# earlier stages publish, tested on the role: tests/integration/test_role_service.py), and prod without a
+# certificate: (input, failed task, message).
 ROWS: dict[str, tuple[dict[str, Any], str, str]] = {
     "6 vpc-cidr": (
         {"network_vpc_cidr": "10.0.0.0/33"},
@@ -37,6 +38,12 @@ ROWS: dict[str, tuple[dict[str, Any], str, str]] = {
         "Refuse a layout AWS would refuse, before any AWS call",
         "network_azs: at least 2 distinct availability zones are needed, got ['us-east-1a']",
     ),
+    "8a zone-of-another-region": (
+        {"network_azs": ["us-east-1a", "eu-west-1a"]},
+        "Refuse an availability zone the region does not have",
+        "network_azs names eu-west-1a, not an available zone of us-east-1 (it has us-east-1a, us-east-1b, us-east-1c, "
+        "us-east-1d, us-east-1e, us-east-1f). Nothing was changed.",
+    ),
     "9 network-port": (
         {"network_container_port": "http"},
         ARGUMENT_SPEC,
@@ -46,6 +53,11 @@ ROWS: dict[str, tuple[dict[str, Any], str, str]] = {
         {"database_engine": "oracle"},
         ARGUMENT_SPEC,
         "value of database_engine must be one of: mariadb, mysql, got: oracle",
+    ),
+    "10a engine-version": (
+        {"database_engine_version": "9.9"},
+        "Refuse an engine version RDS does not offer",
+        "RDS offers no mariadb 9.9 in us-east-1 (database_engine_version). Nothing was changed.",
     ),
     "11 repository": (
         {"registry_repository_name": "Bad_Name"},
@@ -85,6 +97,13 @@ ROWS: dict[str, tuple[dict[str, Any], str, str]] = {
         ARGUMENT_SPEC,
         "value of service_log_retention_days must be one of: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, "
         "545, 731, 1827, 3653, got: 10",
+    ),
+    "19b deploy-wait": (
+        {"ecs_deploy_poll_interval": 10, "ecs_deploy_max_poll_interval": 5},
+        "Check the rollout wait settings",
+        "ecs_deploy_timeout (900) and ecs_deploy_poll_interval (10) must be greater than 0, "
+        "ecs_deploy_max_poll_interval (5) at least ecs_deploy_poll_interval, and ecs_deploy_fail_on_stalled_after (3) "
+        "at least 1.",
     ),
     "prod over http": (
         {"ecspress_env": "prod"},
