@@ -488,18 +488,19 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(moto: AuthorizingMoto) -> Iterator[Stack]:
-    """The site stages as the site role (the service created on an image the deploy then replaces), then
+    """The site stages as the site role (the service created on an image the deploy then replaces; the image is put
+    into ECR between the registry and the service stages), then
     deploy.yml and status.yml as the deploy role. Afterwards, whatever order the tests ran in: teardown.yml as
     the site role, and the check that every granted action was used (a failure is reported as an error of the
     last test using the stack)."""
     start = moto.mark()
-    placeholder = {
-        "reference": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{REPOSITORY}@sha256:{'0' * 64}",
-        "pending": False,
-    }
-    site = moto.run(
-        "ecspress-site-runner", "site.yml", tags="network,registry,database,service", ecspress_image=placeholder
-    )
+    # The service stage registers its task definition only with a digest that is in ECR: the image the image stage
+    # would push goes in (with admin credentials) once the registry stage created the repository.
+    site = moto.run("ecspress-site-runner", "site.yml", tags="network,registry,database")
+    if site.rc == 0:
+        site = moto.run(
+            "ecspress-site-runner", "site.yml", tags="network,database,service", ecspress_image=moto.put_image(0)
+        )
     middle = moto.mark()
     deploy = status = site
     if site.rc == 0:
@@ -550,7 +551,8 @@ def test_deploy_and_status_run_with_the_deploy_policy(stack: Stack) -> None:
 
 
 # Planted: the deploy policy without one action the issue names, each on a new image. Only the deploy stage
-# runs (the ecs_deploy role, as deploy.yml calls it): preflight and the registry stage were shown above.
+# runs (the service role's `image` entry, then the ecs_deploy role, as deploy.yml calls them): preflight and the
+# registry stage were shown above.
 PLANTED = [
     "ecr:DescribeImages",
     "ecs:ListServiceDeployments",
@@ -565,7 +567,13 @@ DEPLOY_STAGE = [
         "module_defaults": {
             "group/ecspress.wordpress.aws": {"region": REGION, "endpoint_url": "{{ ecspress_aws_endpoint_url }}"}
         },
-        "roles": [{"role": "ecspress.wordpress.ecs_deploy"}],
+        "tasks": [
+            {
+                "name": "Task definition revision with the new digest",
+                "ansible.builtin.import_role": {"name": "ecspress.wordpress.service", "tasks_from": "image.yml"},
+            },
+            {"name": "Roll", "ansible.builtin.import_role": {"name": "ecspress.wordpress.ecs_deploy"}},
+        ],
     }
 ]
 
