@@ -31,8 +31,8 @@ options:
     required: true
   definition:
     description:
-      - The wanted task definition as C(RegisterTaskDefinition) spells it (camelCase keys such as C(containerDefinitions),
-        C(cpu), C(memory), C(executionRoleArn)). I(family) is set from I(family).
+      - The wanted task definition as C(RegisterTaskDefinition) spells it (camelCase keys such as
+        C(containerDefinitions), C(cpu), C(memory), C(executionRoleArn)). I(family) is set from I(family).
       - Only what it sets is compared; the values AWS fills in (a container's C(cpu) of 0, empty lists, ...) are not.
       - Exactly one of I(definition) and I(image) is required.
     type: dict
