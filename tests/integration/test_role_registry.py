@@ -37,6 +37,7 @@ def test_repository_shape_idempotence_and_teardown(moto_server: MotoServer, play
     policy = json.loads(ecr.get_lifecycle_policy(repositoryName=f"{name}/wordpress")["lifecyclePolicyText"])
     assert policy["rules"][0]["selection"]["countNumber"] == 5
     assert "repository_uri" in second.stdout and repository["repositoryUri"] in second.stdout
+    assert "host: 127.0.0.1:5000" in second.stdout  # the local inventory's data plane (ecspress_registry_host)
 
     gone = converge(playbook_runner, moto_server, name, registry_state="absent")
     assert gone.rc == 0 and gone.changed > 0, gone.failed_tasks
