@@ -17,6 +17,9 @@ from tests.resources import resources_of
 pytestmark = [pytest.mark.stack]
 Runner = Callable[..., PlaybookResult]
 ARGUMENT_SPEC = "Every stage's variables match its role's argument spec"
+PREFLIGHT_SPEC = (
+    "Validating arguments against arg spec 'main' - Checks name, region and AWS credentials before any change"
+)
 NOT_AN_INT = "argument '{}' is of type str and we were unable to convert to int: \"'{}'\" cannot be converted to an int"
 
 # README "Bad input" rows 6-16 (8a and 10a: what AWS offers, asked read-only), 19 and 19b (17 and 18 are values
@@ -105,6 +108,11 @@ ROWS: dict[str, tuple[dict[str, Any], str, str]] = {
         "ecs_deploy_max_poll_interval (5) at least ecs_deploy_poll_interval, and ecs_deploy_fail_on_stalled_after (3) "
         "at least 1.",
     ),
+    "19c env-spelling": (
+        {"ecspress_env": "production"},
+        PREFLIGHT_SPEC,
+        "value of ecspress_env must be one of: local, dev, staging, prod, got: production",
+    ),
     "prod over http": (
         {"ecspress_env": "prod"},
         "Check prod is served over HTTPS",
@@ -127,7 +135,10 @@ def test_bad_input_is_refused_before_the_first_stage(
     assert result.rc != 0 and result.changed == 0, result.changed_tasks
     assert len(result.failed_tasks) == 1, result.failed_tasks
     failed_task, _, shown = result.failed_tasks[0].partition(": ")
-    if task == ARGUMENT_SPEC:  # the module's message: "Validation of arguments failed:" and one line per error
+    if task in (
+        ARGUMENT_SPEC,
+        PREFLIGHT_SPEC,
+    ):  # the module's message: "Validation of arguments failed:" and one line per error
         assert (failed_task, shown.splitlines()[1:]) == (task, [message]), result.failed_tasks
     else:
         assert (failed_task, shown) == (task, message), result.failed_tasks
