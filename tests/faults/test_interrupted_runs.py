@@ -113,10 +113,13 @@ def smoke_secret_folders(name: str) -> list[Path]:
 def test_image_build_killed_then_rerun_builds_and_leaves_nothing(playbook_runner: Runner) -> None:
     name = f"ecspress-intr-{uuid.uuid4().hex[:6]}"
     extravars = {"ecspress_name": name}
-    run_until("playbooks/image.yml", extravars, "TASK [ecspress.wordpress.wordpress_image : ", after=3)
+    # The role's first task in the builder (its `content` entry point ran earlier, for the tag).
+    configures = "TASK [ecspress.wordpress.wordpress_image : Install python3"
+    run_until("playbooks/image.yml", extravars, configures, after=3)
     assert containers_named(f"{name}-builder"), "the kill should have left the builder behind"
 
-    smoke_waits = "TASK [ecspress.wordpress.image_pipeline : The health endpoint"
+    # The smoke test runs WordPress with local_run's wordpress_site entry point.
+    smoke_waits = "TASK [ecspress.wordpress.local_run : The health endpoint"
     run_until("playbooks/image.yml", extravars, smoke_waits, after=0)
     assert containers_named(f"{name}-builder-smoke"), "the kill should have left the smoke test behind"
     assert smoke_secret_folders(name), "the kill should have left the smoke-test secrets folder behind"

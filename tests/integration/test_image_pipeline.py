@@ -7,10 +7,12 @@ import re
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.conftest import PlaybookResult
+from tests.conftest import PlaybookResult, free_port
 
 pytestmark = [pytest.mark.docker, pytest.mark.stack, pytest.mark.slow]
 # A name of this run's own: a killed earlier run's images (registry, engine) are never reused as "first build".
@@ -179,6 +181,49 @@ def test_an_image_for_another_cpu_architecture_is_refused_before_the_push(
         )
     assert ours_left() == []
     assert registry_tags() == before
+
+
+def site_playbook(folder: Path, reference: str, port: int, title: str) -> Path:
+    """local_run's wordpress_site entry point alone (what the smoke test and the local run call), on the built image."""
+    site = f"{NAME}-site"
+    inputs = {
+        "local_run_wordpress_image": reference,
+        "local_run_wordpress_registry": "127.0.0.1:5000",
+        "local_run_wordpress_container": f"{site}-wp",
+        "local_run_wordpress_db_container": f"{site}-db",
+        "local_run_wordpress_network": site,
+        "local_run_wordpress_mariadb_image": "ecspress/mariadb:trixie",
+        "local_run_wordpress_secrets_dir": str(folder / "secrets"),
+        "local_run_wordpress_port": port,
+        "local_run_wordpress_site_title": title,
+        "local_run_wordpress_admin_user": "admin",
+        "local_run_wordpress_admin_email": "admin@example.com",
+        "local_run_wordpress_wait_seconds": 120,
+    }
+    role = {"name": "ecspress.wordpress.local_run", "tasks_from": "wordpress_site"}
+    task = {"name": "Site", "ansible.builtin.include_role": role, "vars": inputs}
+    playbook = folder / f"site-{port}-{len(title)}.yml"
+    aws = {"region": "{{ ecspress_region }}", "endpoint_url": "{{ ecspress_aws_endpoint_url }}"}  # the ECR token
+    play = {"name": "site", "hosts": "all", "gather_facts": False, "tasks": [task]}
+    playbook.write_text(yaml.safe_dump([{**play, "module_defaults": {"group/ecspress.wordpress.aws": aws}}]))
+    return playbook
+
+
+def test_the_site_run_fails_when_the_home_page_lacks_the_title(
+    built: dict[str, PlaybookResult], run_playbook_private: Runner, tmp_path: Path
+) -> None:
+    """The title check is real: a site installed with one title, asked again with another (its install is not
+    repeated: `install: missing`), fails at the home page instead of passing on any page that answers."""
+    reference, port = reference_in(built["first"]), free_port()
+    try:
+        first = run_playbook_private(site_playbook(tmp_path, reference, port, "first title"))
+        assert first.rc == 0, first.failed_tasks
+        again = run_playbook_private(site_playbook(tmp_path, reference, port, "another title"))
+        assert again.rc != 0
+        assert [task.split(":", 1)[0] for task in again.failed_tasks] == ["The home page shows the site title"]
+    finally:
+        docker("rm", "-f", f"{NAME}-site-wp", f"{NAME}-site-db", check=False)
+        docker("network", "rm", f"{NAME}-site", check=False)
 
 
 @pytest.fixture
