@@ -310,7 +310,7 @@ def test_check_on_a_fresh_environment_previews_every_stage_and_creates_nothing(
         ("database", f"DB subnet group {name}"),
         ("image", f"127.0.0.1:5000/{name}/wordpress:wp-"),
         ("service", f"ECS cluster {name}"),
-        ("deploy", "A new task definition revision"),
+        ("deploy", f"The service {name}/{name} rolled onto"),
         ("local", f"{name}-wordpress from the new image"),
     ]:
         assert f"→ {stage} would create: " in result.stdout and words in result.stdout, (stage, result.stdout)
