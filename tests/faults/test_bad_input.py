@@ -95,6 +95,13 @@ ROWS: dict[str, tuple[dict[str, Any], str, str]] = {
         ARGUMENT_SPEC,
         NOT_AN_INT.format("service_container_port", "http"),
     ),
+    "18a upstream-checksum": (
+        {"wordpress_image_source": "upstream", "wordpress_image_upstream_checksum": "md5:abc"},
+        "Check the upstream source settings",
+        "wordpress_image_source=upstream needs an https:// (or file://) wordpress_image_upstream_url and a "
+        "wordpress_image_upstream_checksum such as 'sha1:<40 hex digits>' (wordpress.org publishes it as <url>.sha1); "
+        "got url=https://wordpress.org/wordpress-6.8.2.tar.gz checksum=md5:abc.",
+    ),
     "19 log-retention": (
         {"service_log_retention_days": 10},
         ARGUMENT_SPEC,
