@@ -39,11 +39,25 @@ CENSORED_PREFIX = {
 DEBUG_ACTIONS = {"debug", "ansible.builtin.debug", "ansible.legacy.debug"}
 
 
+# Entry points a role offers other roles (include_role with tasks_from): their tasks belong to the stage that called
+# them, as the image stage's smoke test runs local_run's wordpress_site.
+CALLED_ENTRY_POINTS = ("/local_run/tasks/wordpress_site.yml:",)
+
+
 def stage_of(event_data: Mapping[str, Any]) -> str:
     """The stage a task belongs to: its role mapped to a stage name, else the play's name. A role's input
-    checks (tasks/validate.yml) belong to the preflight, where site.yml runs them before the first stage."""
-    if "/tasks/validate.yml:" in str(event_data.get("task_path") or ""):
+    checks (tasks/validate.yml) belong to the preflight, where site.yml runs them before the first stage. A task of
+    an entry point other roles call belongs to no stage of its own: "" (the caller's stage goes on)."""
+    task_path = str(event_data.get("task_path") or "")
+    if "/tasks/validate.yml:" in task_path:
         return "preflight"
+    if any(entry in task_path for entry in CALLED_ENTRY_POINTS):
+        return ""
+    return role_stage(event_data)
+
+
+def role_stage(event_data: Mapping[str, Any]) -> str:
+    """The stage of the task's role (a role the map does not know is its own stage), else the play's name."""
     role = str(event_data.get("role") or "")
     if role:
         short = role.rsplit(".", 1)[-1]
@@ -170,7 +184,9 @@ class Progress:
         kind = str(event.get("event") or "")
         data: Mapping[str, Any] = event.get("event_data") or {}
         if kind == "playbook_on_task_start":
-            self._enter(stage_of(data))
+            stage = stage_of(data)
+            if stage or self.current is None:
+                self._enter(stage or role_stage(data))
         elif kind in ("runner_on_ok", "runner_on_failed", "runner_on_unreachable", "runner_on_skipped"):
             self._count(kind, data)
         elif kind == "playbook_on_stats":
@@ -186,7 +202,7 @@ class Progress:
 
     def _count(self, kind: str, data: Mapping[str, Any]) -> None:
         if self.current is None:
-            self._enter(stage_of(data))
+            self._enter(stage_of(data) or role_stage(data))
         stage = self.current
         assert stage is not None
         res: Mapping[str, Any] = data.get("res") or {}
@@ -215,7 +231,7 @@ class Progress:
         elif res.get("changed"):
             msg = res["msg"]
             text = "; ".join(str(line) for line in msg) if isinstance(msg, list) else str(msg)
-            self.messages.append(f"{stage_of(data)} would create: {text}")
+            self.messages.append(f"{stage_of(data) or role_stage(data)} would create: {text}")
 
     def _stats(self, data: Mapping[str, Any]) -> None:
         for key in ("failures", "dark"):

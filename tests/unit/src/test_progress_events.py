@@ -20,6 +20,7 @@ from ecspress.progress import (
     censor_stdout,
     failure_message,
     is_censored,
+    role_stage,
     stage_of,
 )
 
@@ -61,6 +62,22 @@ def test_stage_names() -> None:
     checks = {"role": "ecspress.wordpress.service", "play": "Site", "task_path": "/r/service/tasks/validate.yml:12"}
     assert stage_of(checks) == "preflight"  # site.yml checks every stage's input before the first stage
     assert stage_of({**checks, "task_path": "/r/service/tasks/present.yml:3"}) == "service"
+
+
+def test_a_shared_entry_point_stays_in_the_stage_that_called_it() -> None:
+    """The image stage's smoke test runs local_run's wordpress_site: its tasks are the image stage's, not `local`."""
+    progress = Progress(out=io.StringIO(), tty=False)
+    smoke = {"role": "ecspress.wordpress.local_run", "task_path": "/c/roles/local_run/tasks/wordpress_site.yml:40"}
+    for data in (
+        {"role": "ecspress.wordpress.image_pipeline", "task_path": "/c/roles/image_pipeline/tasks/build.yml:9"},
+        smoke,
+        {"role": "ecspress.wordpress.image_pipeline", "task_path": "/c/roles/image_pipeline/tasks/tag.yml:2"},
+        {"role": "ecspress.wordpress.local_run", "task_path": "/c/roles/local_run/tasks/present.yml:2"},
+        smoke,
+    ):
+        progress.handle({"event": "playbook_on_task_start", "event_data": data})
+    assert [stage.name for stage in progress.stages] == ["image", "local"]
+    assert stage_of(smoke) == "" and role_stage(smoke) == "local"
 
 
 @pytest.mark.parametrize(
