@@ -86,7 +86,7 @@ endif
 
 test: stack lint ## everything: lint, unit, local stack, roles against moto, image, molecule (prints the 25 slowest)
 	@echo "test order: seed $(TEST_SEED) (make test TEST_SEED=$(TEST_SEED) repeats it)"
-	$(BIN)/pytest tests -q --durations=25 -n $(TEST_WORKERS) --dist loadfile --randomly-seed=$(TEST_SEED) $(PYTEST_ARGS)
+	$(BIN)/pytest tests -q --durations=25 -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --randomly-seed=$(TEST_SEED) $(PYTEST_ARGS)
 
 down: venv ## tear down the site, then stop what the local stack started
 	-$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/teardown.yml

@@ -29,9 +29,11 @@ if VENV_BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = os.pathsep.join([VENV_BIN, os.environ.get("PATH", "")])
 
 
-# The longest test files, longest first (from `make test`'s durations table). With two workers taking one file
-# each at a time, starting these first keeps the run from ending on one long file while the other worker idles.
-# Order inside a file is unchanged; every file passes alone, so the order is only about time.
+# The longest test files, longest first (from `make test`'s durations table). With the workers taking one file
+# each at a time, starting these first keeps the run from ending on one long file while the others idle.
+# Order inside a file is unchanged; every file passes alone, so the order is only about time. xdist would reorder
+# the files by their number of tests (most first: the unit tests, the 9-test e2e file near the end, which took
+# `make test` from 22 to 42 minutes): the Makefile passes --no-loadscope-reorder so that this order holds.
 LONGEST_FIRST = (
     "tests/e2e/test_site.py",
     "tests/integration/test_image_pipeline.py",
