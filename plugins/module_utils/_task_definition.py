@@ -10,7 +10,7 @@ caller that registers; the C(ecs_task_definition_changes) filter shows the same 
 from __future__ import annotations
 
 import copy
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
@@ -172,17 +172,23 @@ class Registration(NamedTuple):
 
 
 def plan_registration(
-    wanted: dict[str, Any], running: dict[str, Any] | None, newest: dict[str, Any] | None
+    wanted: dict[str, Any], running: dict[str, Any] | None, newest: Callable[[], dict[str, Any] | None]
 ) -> Registration:
     """Decide from the revision the service runs (None before the service exists) and the family's newest one.
 
     The newest revision is reused when it already is the wanted definition (a deploy that was rolled back, a
     run interrupted between registering and deploying), so a re-run never registers an identical revision.
+    `newest` looks it up and is called only when the running revision is not the wanted one: a no-op converge
+    reads the service's own revision and nothing else.
     """
-    base = running or newest
-    changes = task_definition_changes(wanted, base)
-    if running and not changes:
-        return Registration("keep", str(running["taskDefinitionArn"]), [])
-    if newest and not task_definition_changes(wanted, newest):
-        return Registration("reuse", str(newest["taskDefinitionArn"]), changes)
+    if running is not None:
+        changes = task_definition_changes(wanted, running)
+        if not changes:
+            return Registration("keep", str(running["taskDefinitionArn"]), [])
+        latest = newest()
+    else:
+        latest = newest()
+        changes = task_definition_changes(wanted, latest)
+    if latest and not task_definition_changes(wanted, latest):
+        return Registration("reuse", str(latest["taskDefinitionArn"]), changes)
     return Registration("register", "", changes)

@@ -199,9 +199,15 @@ def ensure(module: AnsibleAWSModule, ecs: Any, ecr: Any) -> dict[str, Any]:
     params = module.params
     running = running_revision(ecs, params["cluster"], params["service"])
     wanted, tags = wanted_definition(params, running)
-    newest = newest_revision(ecs, params["family"])
-    plan = plan_registration(wanted, running[0] if running else None, newest)
-    base = running[0] if running else newest
+    newest: list[dict[str, Any] | None] = []  # looked up at most once, only when the plan needs it
+
+    def newest_once() -> dict[str, Any] | None:
+        if not newest:
+            newest.append(newest_revision(ecs, params["family"]))
+        return newest[0]
+
+    plan = plan_registration(wanted, running[0] if running else None, newest_once)
+    base = running[0] if running else newest_once()
     result: dict[str, Any] = {
         "changed": plan.action == "register",
         "action": plan.action,

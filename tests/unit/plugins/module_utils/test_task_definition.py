@@ -158,9 +158,14 @@ def revision(number: int, image: str) -> dict[str, Any]:
     return {**described(image), "revision": number, "taskDefinitionArn": arn}
 
 
+def never_asked() -> dict[str, Any] | None:
+    raise AssertionError("the family's newest revision was looked up although the running one is the wanted one")
+
+
 def test_the_running_revision_is_kept_when_it_is_the_wanted_one() -> None:
+    """Kept without a second read: a no-op converge does not look up the family's newest revision."""
     wanted = register_request(described(ECR), None)
-    assert plan_registration(wanted, revision(6, ECR), revision(7, "other@sha256:" + "c" * 64)) == Registration(
+    assert plan_registration(wanted, revision(6, ECR), never_asked) == Registration(
         "keep", "arn:aws:ecs:eu-west-1:1:task-definition/wp:6", []
     )
 
@@ -168,7 +173,7 @@ def test_the_running_revision_is_kept_when_it_is_the_wanted_one() -> None:
 def test_the_newest_revision_is_reused_when_it_is_the_wanted_one() -> None:
     """After a rollback the service runs :6 while :7 (the wanted one) exists: no identical :8."""
     wanted = register_request(described(ECR), None)
-    plan = plan_registration(wanted, revision(6, "old@sha256:" + "b" * 64), revision(7, ECR))
+    plan = plan_registration(wanted, revision(6, "old@sha256:" + "b" * 64), lambda: revision(7, ECR))
     assert plan == Registration(
         "reuse", "arn:aws:ecs:eu-west-1:1:task-definition/wp:7", ["containerDefinitions[wordpress].image"]
     )
@@ -177,12 +182,12 @@ def test_the_newest_revision_is_reused_when_it_is_the_wanted_one() -> None:
 def test_a_changed_setting_and_image_make_one_registration_with_both_changes() -> None:
     wanted = {**register_request(described(ECR), None), "cpu": "1024"}
     old = revision(6, "old@sha256:" + "b" * 64)
-    assert plan_registration(wanted, old, old) == Registration(
+    assert plan_registration(wanted, old, lambda: old) == Registration(
         "register", "", ["containerDefinitions[wordpress].image", "cpu"]
     )
 
 
 def test_before_the_service_exists_the_newest_revision_is_compared() -> None:
     wanted = register_request(described(ECR), None)
-    assert plan_registration(wanted, None, revision(3, ECR)).action == "reuse"
-    assert plan_registration(wanted, None, None) == Registration("register", "", ["(no active revision)"])
+    assert plan_registration(wanted, None, lambda: revision(3, ECR)).action == "reuse"
+    assert plan_registration(wanted, None, lambda: None) == Registration("register", "", ["(no active revision)"])
