@@ -10,7 +10,8 @@ caller that registers; the C(ecs_task_definition_changes) filter shows the same 
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
