@@ -62,6 +62,11 @@ ROWS: dict[str, tuple[dict[str, Any], str, str]] = {
         "Refuse an engine version RDS does not offer",
         "RDS offers no mariadb 9.9 in us-east-1 (database_engine_version). Nothing was changed.",
     ),
+    "10b instance-class": (
+        {"database_instance_class": "db.t4g.mirco"},
+        "Refuse a DB instance class RDS does not offer for the engine version",
+        "RDS offers no db.t4g.mirco for mariadb 11.4 in us-east-1 (database_instance_class). Nothing was changed.",
+    ),
     "11 repository": (
         {"registry_repository_name": "Bad_Name"},
         "Validate the registry settings",

@@ -146,6 +146,22 @@ def test_instance_class_must_exist_for_the_engine(moto_server: MotoServer) -> No
     assert create_db(moto_server, DBInstanceClass="db.t3.micro")["DBInstanceClass"] == "db.t3.micro"
 
 
+def test_orderable_options_name_the_classes_the_engine_offers(moto_server: MotoServer) -> None:
+    """What the database stage asks before the first stage: the catalogue's class, per version; none for a typo."""
+    rds = moto_server.client("rds")
+    offered = rds.describe_orderable_db_instance_options(Engine="mariadb", DBInstanceClass="db.t4g.micro")
+    assert [o["EngineVersion"] for o in offered["OrderableDBInstanceOptions"]][-3:] == ["11.4.3", "11.4.4", "11.4.5"]
+    assert {o["DBInstanceClass"] for o in offered["OrderableDBInstanceOptions"]} == {"db.t4g.micro"}
+    one = rds.describe_orderable_db_instance_options(
+        Engine="mariadb", EngineVersion="11.4.5", DBInstanceClass="db.t4g.micro"
+    )["OrderableDBInstanceOptions"]
+    assert [(o["Engine"], o["EngineVersion"], o["DBInstanceClass"]) for o in one] == [
+        ("mariadb", "11.4.5", "db.t4g.micro")
+    ]
+    typo = rds.describe_orderable_db_instance_options(Engine="mariadb", DBInstanceClass="db.t4g.mirco")
+    assert typo["OrderableDBInstanceOptions"] == []
+
+
 @pytest.mark.parametrize("storage", [19, 65537])
 def test_allocated_storage_bounds(moto_server: MotoServer, storage: int) -> None:
     assert refused(lambda: create_db(moto_server, AllocatedStorage=storage)) == (
@@ -275,6 +291,13 @@ def test_plain_moto_accepts(plain_moto: MotoServer, case: str) -> None:  # noqa:
 def test_plain_moto_has_no_describe_db_engine_versions(plain_moto: MotoServer) -> None:  # noqa: F811
     with pytest.raises(ResponseParserError, match="500 Internal Server Error"):  # moto: NotImplementedError
         plain_moto.client("rds").describe_db_engine_versions(Engine="mariadb")
+
+
+def test_plain_moto_offers_no_mariadb_instance_class(plain_moto: MotoServer) -> None:  # noqa: F811
+    answer = plain_moto.client("rds").describe_orderable_db_instance_options(
+        Engine="mariadb", DBInstanceClass="db.t4g.micro"
+    )
+    assert answer["OrderableDBInstanceOptions"] == []
 
 
 def test_plain_moto_refuses_a_scheduled_secret_name_with_another_code(plain_moto: MotoServer) -> None:  # noqa: F811

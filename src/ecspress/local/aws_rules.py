@@ -318,6 +318,51 @@ def rds_describe_db_engine_versions() -> None:
     RDSResponse.describe_db_engine_versions = describe_db_engine_versions  # type: ignore[attr-defined]
 
 
+def orderable_db_instance_options(engine: str | None, instance_class: str | None) -> list[dict[str, Any]]:
+    """The orderable options of the catalogue: each version of the engine with each class it offers (one storage
+    type, gp3, and the region's zones left out: nothing of ours reads them)."""
+    return [
+        {
+            "Engine": name,
+            "EngineVersion": version,
+            "DBInstanceClass": offered,
+            "LicenseModel": "general-public-license",
+            "StorageType": "gp3",
+            "MultiAZCapable": True,
+            "SupportsStorageEncryption": True,
+        }
+        for name, majors in ENGINE_VERSIONS.items()
+        if name == engine
+        for minors, _ in majors.values()
+        for version in minors
+        for offered in sorted(INSTANCE_CLASSES[name])
+        if not instance_class or offered == instance_class
+    ]
+
+
+def rds_describe_orderable_db_instance_options() -> None:
+    """DescribeOrderableDBInstanceOptions answered from the catalogue for MySQL and MariaDB (moto answers only for
+    Aurora PostgreSQL and Neptune, so every class looked unavailable); other engines go to moto.
+
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DescribeOrderableDBInstanceOptions.html
+    """
+    from moto.core.responses import ActionResult
+
+    moto_answer = RDSResponse.describe_orderable_db_instance_options
+
+    def describe_orderable_db_instance_options(self: RDSResponse) -> Any:
+        engine = self.params.get("Engine")
+        if engine not in ENGINE_VERSIONS:
+            return moto_answer(self)
+        options = orderable_db_instance_options(engine, self.params.get("DBInstanceClass"))
+        version = self.params.get("EngineVersion")
+        if version:
+            options = [option for option in options if option["EngineVersion"] == version]
+        return ActionResult({"OrderableDBInstanceOptions": options})
+
+    RDSResponse.describe_orderable_db_instance_options = describe_orderable_db_instance_options  # type: ignore[method-assign]
+
+
 # --- EC2 ------------------------------------------------------------------------------------------
 
 
@@ -401,6 +446,7 @@ def efs_access_point_client_token() -> None:
 RULES: dict[str, Callable[[], None]] = {
     "rds_request_checks": rds_request_checks,
     "rds_describe_db_engine_versions": rds_describe_db_engine_versions,
+    "rds_describe_orderable_db_instance_options": rds_describe_orderable_db_instance_options,
     "ec2_subnet_zone_in_region": ec2_subnet_zone_in_region,
     "secretsmanager_create_scheduled_for_deletion": secretsmanager_create_scheduled_for_deletion,
     "efs_access_point_client_token": efs_access_point_client_token,
