@@ -183,3 +183,50 @@ def test_role_and_both_modules_by_fqcn(project: Path, moto_server: MotoServer) -
     finally:
         subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("config", "state_dir", "expected"),
+    [
+        ("project", None, ".ecspress"),  # beside the project's ansible.cfg
+        ("none", None, "inv/.ecspress"),  # no project ansible.cfg: the inventory's folder
+        ("project", "elsewhere", "elsewhere"),  # ECSPRESS_STATE_DIR, as the ecspress command sets it
+    ],
+)
+def test_local_secrets_stay_in_the_project(project: Path, config: str, state_dir: str | None, expected: str) -> None:
+    """A project with its inventory at ./inv/ (not the checkout's inventories/<name>/): the local secrets folder is
+    inside the project, never in the folder above it."""
+    inventory = project / "inv"
+    inventory.mkdir(exist_ok=True)
+    (inventory / "hosts.yml").write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n")
+    role = project / "collections" / "ansible_collections" / "ecspress" / "wordpress" / "roles" / "local_run"
+    playbook = project / "state.yml"
+    playbook.write_text(
+        textwrap.dedent(f"""\
+        - name: Where the local_run role keeps the local secrets
+          hosts: localhost
+          gather_facts: false
+          vars_files: [{role}/defaults/main.yml, {role}/vars/main.yml]
+          vars:
+            ecspress_name: site
+          tasks:
+            - name: The folder
+              ansible.builtin.debug:
+                msg: "secrets in {{{{ local_run_secrets_dir }}}}"
+        """)
+    )
+    env = {key: value for key, value in consumer_env(project).items() if key != "ECSPRESS_STATE_DIR"}
+    if config == "none":
+        env["ANSIBLE_CONFIG"] = str(project / "no-such.cfg")  # ansible then looks in the cwd, ~ and /etc
+    if state_dir:
+        env["ECSPRESS_STATE_DIR"] = str(project / state_dir)
+    result = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(inventory / "hosts.yml"), str(playbook)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=inventory,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert f'"msg": "secrets in {project / expected}/local/secrets/site"' in result.stdout, result.stdout[-2000:]
