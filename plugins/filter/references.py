@@ -12,6 +12,7 @@ from ansible_collections.ecspress.wordpress.plugins.module_utils._references imp
     ecr_registry,
     ecr_repository_arn,
     family_revision,
+    rollback_target,
     split_image_reference,
 )
 
@@ -26,6 +27,9 @@ description:
     FIPS and dual-stack endpoints); empty for any other registry.
   - C(ecr_repository_arn) - the ECR repository ARN of an image reference in ECR, empty for other registries.
   - C(family_revision) - C(family:revision) of a task definition ARN.
+  - C(rollback_target) - where C(ecspress rollback --to X) goes, from the running task definition and image
+    (C(to | rollback_target(running_task_definition, running_image))): C({task_definition, image}), one of them
+    empty; nothing means the revision before the running one. Fails, naming the value, on anything else.
 author: ecspress maintainers
 """
 
@@ -43,6 +47,13 @@ def ecr_registry_of(host: str) -> dict[str, Any]:
     return found._asdict() if found else {}
 
 
+def rollback_target_of(to: str | None, running_task_definition: str, running_image: str) -> dict[str, str]:
+    try:
+        return rollback_target(to, running_task_definition, running_image)._asdict()
+    except ValueError as error:
+        raise AnsibleFilterError(str(error)) from error
+
+
 class FilterModule:
     """Reference and ARN filters."""
 
@@ -52,4 +63,5 @@ class FilterModule:
             "ecr_registry": ecr_registry_of,
             "ecr_repository_arn": ecr_repository_arn,
             "family_revision": family_revision,
+            "rollback_target": rollback_target_of,
         }

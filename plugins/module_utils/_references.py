@@ -147,6 +147,46 @@ def family_revision(task_definition: str | None) -> str:
     return str(task_definition or "").rsplit("/", 1)[-1]
 
 
+class RollbackTarget(NamedTuple):
+    """Where `ecspress rollback` goes: a task definition revision (`family:revision`), or an image by digest."""
+
+    task_definition: str  # "" when an image is named
+    image: str  # "" when a revision is named
+
+
+def rollback_target(to: str | None, running_task_definition: str, running_image: str) -> RollbackTarget:
+    """What `ecspress rollback [--to X]` names, from the revision and image the service runs.
+
+    Nothing: the revision before the running one. A number: that revision of the running family. `family:N` or a
+    task definition ARN: that revision. `sha256:…`: the running image's repository at that digest. A reference by
+    digest: that image. Anything else (a tag, a revision that does not precede, nonsense) is refused by name.
+    """
+    family, _, revision = family_revision(running_task_definition).rpartition(":")
+    if not family or not revision.isdigit():
+        raise ValueError(f"the service runs {running_task_definition!r}, not a task definition revision")
+    wanted = (to or "").strip()
+    if not wanted:
+        if int(revision) <= 1:
+            raise ValueError(f"the service runs {family}:{revision}, the family's first revision: nothing precedes it")
+        return RollbackTarget(f"{family}:{int(revision) - 1}", "")
+    if wanted.isdigit() and int(wanted) > 0:
+        return RollbackTarget(f"{family}:{int(wanted)}", "")
+    if re.fullmatch(_DIGEST, wanted):
+        running = split_image_reference(running_image)
+        return RollbackTarget("", f"{running.registry}/{running.repository}@{wanted}")
+    if is_arn(wanted, "ecs") or ("@" not in wanted and "/" not in wanted and ":" in wanted):
+        named_family, _, named_revision = family_revision(wanted).rpartition(":")
+        if named_family != family or not named_revision.isdigit() or int(named_revision) < 1:
+            raise ValueError(f"rollback target {wanted!r} is not a revision of the service's family {family}")
+        return RollbackTarget(f"{family}:{int(named_revision)}", "")
+    if is_digest_reference(wanted):
+        return RollbackTarget("", wanted)
+    raise ValueError(
+        f"rollback target {wanted!r} is neither a revision (a number, family:revision or a task definition ARN) nor "
+        "an image by digest (sha256:<64 hex> or registry/repository@sha256:<64 hex>)"
+    )
+
+
 def arn_resource(arn: str) -> str:
     """The resource part of an ARN (`arn:aws:ecs:eu-west-1:1…:service/c/s` -> `service/c/s`); "" when not an ARN."""
     match = _ARN.match(arn or "")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ecspress import settings
-from ecspress.commands import cmd_deploy, cmd_doctor, cmd_down, cmd_status, cmd_up
+from ecspress.commands import cmd_deploy, cmd_doctor, cmd_down, cmd_rollback, cmd_status, cmd_up
 from ecspress.errors import EXIT_USAGE, UsageError
 
 DEFAULT_INVENTORY = "inventories/local"
@@ -24,6 +24,7 @@ examples:
   ecspress up                                  the whole site on the local stand-in stack
   ecspress up -i inventories/aws --limit dev   the whole site on AWS, dev environment
   ecspress deploy                              rebuild (or reuse) the image, push, roll, wait
+  ecspress rollback                            back to the previous revision, wait
   ecspress status --json                       the service, its rollout, image digest and URL
   ecspress down --yes                          tear everything down (local: stop the stack too)
 
@@ -44,6 +45,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "deploy": (
         "build (or reuse) the image, push it, roll the service onto its digest, wait (playbooks/deploy.yml)",
         "examples:\n  ecspress deploy\n  ecspress deploy -i inventories/aws --limit dev",
+    ),
+    "rollback": (
+        "roll the service back to an earlier revision or image and wait (playbooks/rollback.yml); nothing is built",
+        "examples:\n  ecspress rollback                  # the revision before the one the service runs\n"
+        "  ecspress rollback --to 6           # revision 6 of the service's task definition family\n"
+        "  ecspress rollback --to sha256:…    # that digest of the running image's repository\n"
+        "  ecspress rollback -i inventories/aws --limit prod --json\n\n"
+        "A revision whose image is no longer in ECR is refused before the service is touched.",
     ),
     "status": (
         "show the service, desired/running tasks, rollout state, image digest, URL and last events",
@@ -112,14 +121,21 @@ def build_parser() -> argparse.ArgumentParser:
         _verbose_option(sub, argparse.SUPPRESS)
         _target_options(sub, with_limit=name != "doctor")
     commands.choices["status"].add_argument("--json", action="store_true", help="print the status as JSON")
-    for name in ("up", "deploy"):
+    for name in ("up", "deploy", "rollback"):
         commands.choices[name].add_argument(
             "--json",
             action="store_true",
             help="print the result as JSON on stdout (image digest, task definition, deployment id, outcome, URL); "
             "the progress goes to stderr",
         )
-    for name in ("up", "deploy"):
+    commands.choices["rollback"].add_argument(
+        "--to",
+        metavar="REVISION|DIGEST",
+        default="",
+        help="a revision (6, family:6 or its ARN) or an image by digest (sha256:… or repo@sha256:…); "
+        "default: the revision before the one the service runs",
+    )
+    for name in ("up", "deploy", "rollback"):
         commands.choices[name].add_argument(
             "--check",
             action="store_true",
@@ -137,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "up": cmd_up,
     "deploy": cmd_deploy,
+    "rollback": cmd_rollback,
     "status": cmd_status,
     "down": cmd_down,
     "doctor": cmd_doctor,

@@ -1,4 +1,4 @@
-"""What each ``ecspress`` command does (up, deploy, down, status, doctor) once its arguments are parsed.
+"""What each ``ecspress`` command does (up, deploy, rollback, down, status, doctor) once its arguments are parsed.
 
 Each command resolves its inventory, takes the environment's run lock where it changes something, runs its
 playbook (``ecspress.runner``) and turns the result into output and an exit code (``ecspress.errors``).
@@ -73,7 +73,14 @@ def _command_line(args: argparse.Namespace) -> str:
     return " ".join(["ecspress", *args.argv])
 
 
-def cmd_up(args: argparse.Namespace, playbook: str = "site.yml") -> int:
+def cmd_up(
+    args: argparse.Namespace,
+    playbook: str = "site.yml",
+    extravars: dict[str, Any] | None = None,
+    builds: bool = True,
+) -> int:
+    """up, deploy and rollback: the run under the environment's lock; `builds`: the run may build an image, so the
+    Docker engine must answer (a rollback builds nothing and needs it only for the local site)."""
     root, inventory = _context(args)
 
     def body() -> int:
@@ -81,10 +88,19 @@ def cmd_up(args: argparse.Namespace, playbook: str = "site.yml") -> int:
         out = sys.stderr if args.json else sys.stdout
         if inventory.is_local:
             start_local_stack(out)
-        require_docker_engine()
+        if builds or inventory.is_local:
+            require_docker_engine()
         playbook_path = settings.playbook_path(root, playbook)
         run = Run(
-            root, args.command, playbook_path, inventory, args.limit, args.verbose, check=args.check, progress_out=out
+            root,
+            args.command,
+            playbook_path,
+            inventory,
+            args.limit,
+            args.verbose,
+            extravars or {},
+            check=args.check,
+            progress_out=out,
         )
         result = run_playbook(run)
         code = report(result, out=out)
@@ -123,6 +139,10 @@ def result_document(result: RunResult, code: int, check: bool) -> dict[str, Any]
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     return cmd_up(args, playbook="deploy.yml")
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    return cmd_up(args, playbook="rollback.yml", extravars={"ecspress_rollback_to": args.to}, builds=False)
 
 
 def confirm_teardown(args: argparse.Namespace, inventory: Inventory, ask: Callable[[str], str] = input) -> None:

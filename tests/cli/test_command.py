@@ -50,7 +50,7 @@ def run_dir_of(output: str) -> Path:
     return Path(line.removeprefix("run artifacts: "))
 
 
-@pytest.mark.parametrize("command", [[], ["up"], ["deploy"], ["status"], ["down"], ["doctor"]])
+@pytest.mark.parametrize("command", [[], ["up"], ["deploy"], ["rollback"], ["status"], ["down"], ["doctor"]])
 def test_help_with_examples(command: list[str]) -> None:
     result = ecspress(*command, "--help")
     assert result.returncode == 0, result.stderr
@@ -192,3 +192,11 @@ def test_up_json_prints_only_the_result_on_stdout_even_when_the_run_fails() -> N
     assert (document["digest"], document["outcome"]) == ("", "")  # the fixture publishes no ecspress_result
     assert Path(document["run_artifacts"]).parent == STATE / "runs"
     assert "✘ Fixture site" in result.stderr  # the progress
+
+
+@pytest.mark.parametrize(("to", "revision"), [([], "(previous)"), (["--to", "6"], "6")])
+def test_rollback_passes_its_target_and_prints_the_result(to: list[str], revision: str) -> None:
+    result = ecspress("rollback", "--json", *to, "-i", FIXTURE, env=fixtures())
+    assert result.returncode == 0, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    assert (document["task_definition_arn"], document["outcome"]) == (f"fixture-wordpress:{revision}", "completed")

@@ -18,6 +18,7 @@ from ansible_collections.ecspress.wordpress.plugins.module_utils._references imp
     is_digest_reference,
     parse_image_reference,
     partition_of,
+    rollback_target,
     split_image_reference,
 )
 from ansible_collections.ecspress.wordpress.plugins.test.references import TestModule as JinjaTests
@@ -223,3 +224,52 @@ def test_yaml_filters_and_tests_are_the_parser() -> None:
     assert tests["digest_reference"] is is_digest_reference and tests["arn"] is is_arn
     assert tests["digest_reference"](ECR) and not tests["digest_reference"]("127.0.0.1:5000/wp:latest")
     assert tests["ecr_host"]("123456789012.dkr.ecr.eu-west-1.amazonaws.com") and not tests["ecr_host"](None)
+
+
+# --- where `ecspress rollback` goes ----------------------------------------------------------------------------------
+
+RUNNING_TD = "arn:aws:ecs:eu-west-1:123456789012:task-definition/site-wordpress:7"
+RUNNING_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/site/wordpress@sha256:" + "a" * 64
+OLD_DIGEST = "sha256:" + "b" * 64
+
+
+@pytest.mark.parametrize(
+    ("to", "expected"),
+    [
+        (None, ("site-wordpress:6", "")),  # the revision before the running one
+        ("", ("site-wordpress:6", "")),
+        ("4", ("site-wordpress:4", "")),
+        ("site-wordpress:3", ("site-wordpress:3", "")),
+        ("arn:aws:ecs:eu-west-1:123456789012:task-definition/site-wordpress:2", ("site-wordpress:2", "")),
+        (OLD_DIGEST, ("", RUNNING_IMAGE.split("@")[0] + "@" + OLD_DIGEST)),  # the running repository
+        ("127.0.0.1:5000/other@" + OLD_DIGEST, ("", "127.0.0.1:5000/other@" + OLD_DIGEST)),
+    ],
+)
+def test_rollback_target(to: str | None, expected: tuple[str, str]) -> None:
+    assert tuple(rollback_target(to, RUNNING_TD, RUNNING_IMAGE)) == expected
+
+
+@pytest.mark.parametrize(
+    ("to", "running", "message"),
+    [
+        (
+            None,
+            "site-wordpress:1",
+            "the service runs site-wordpress:1, the family's first revision: nothing precedes it",
+        ),
+        ("0", RUNNING_TD, "rollback target '0' is neither a revision"),
+        ("other:3", RUNNING_TD, "rollback target 'other:3' is not a revision of the service's family site-wordpress"),
+        (
+            "site-wordpress:x",
+            RUNNING_TD,
+            "rollback target 'site-wordpress:x' is not a revision of the service's family",
+        ),
+        ("site/wordpress:v2", RUNNING_TD, "rollback target 'site/wordpress:v2' is neither a revision"),
+        ("latest", RUNNING_TD, "rollback target 'latest' is neither a revision"),
+        (None, "", "the service runs '', not a task definition revision"),
+    ],
+)
+def test_rollback_target_refused(to: str | None, running: str, message: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        rollback_target(to, running, RUNNING_IMAGE)
+    assert str(refused.value).startswith(message)
