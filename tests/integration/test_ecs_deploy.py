@@ -292,3 +292,64 @@ def test_the_seeds_failure_is_named_rolled_back_shown_and_recovered(
     assert fixed.rc == 0, fixed.failed_tasks
     definition = service["ecs"].describe_task_definition(taskDefinition=current(service))["taskDefinition"]
     assert definition["containerDefinitions"][0]["image"].endswith(digests["v2"])
+
+
+def rollback(
+    runner: Callable[..., PlaybookResult], moto: MotoServer, name: str, to: str = "", check: bool = False
+) -> PlaybookResult:
+    """playbooks/rollback.yml as `ecspress rollback [--to X]` runs it (no local site: ecspress_env dev)."""
+    extravars = {
+        "ecspress_name": name,
+        "ecspress_env": "dev",
+        "ecspress_aws_endpoint_url": moto.url,
+        "ecspress_rollback_to": to,
+        "ecs_deploy_poll_interval": 1,
+        "ecs_deploy_max_poll_interval": 1,
+        "ecs_deploy_timeout": 60,
+    }
+    return runner("playbooks/rollback.yml", extravars=extravars, check=check, diff=check)
+
+
+def test_rollback_goes_to_the_previous_revision_then_to_a_named_one_and_refuses_a_missing_one(
+    service: dict[str, Any],
+    moto: MotoServer,
+    digests: dict[str, str],
+    playbook_runner: Callable[..., PlaybookResult],
+    tmp_path: Path,
+) -> None:
+    name, first = service["name"], service["first"]
+    assert deploy(playbook_runner, tmp_path, moto, name, f"{REGISTRY}/{REPOSITORY}@{digests['v2']}").rc == 0
+    second = current(service)
+
+    back = rollback(playbook_runner, moto, name)
+    assert back.rc == 0, back.failed_tasks
+    assert current(service) == first and back.changed_tasks == ["Roll the service onto the revision"]
+    assert f"{REGISTRY}/{REPOSITORY}@{digests['v1']} is completed on {first}" in back.stdout
+    assert revisions(service) == [first, second], "a rollback to a revision registers nothing"
+
+    forward = rollback(playbook_runner, moto, name, to=second.rsplit(":", 1)[1])
+    assert forward.rc == 0 and current(service) == second, forward.failed_tasks
+
+    missing = rollback(playbook_runner, moto, name, to="99")
+    assert missing.rc != 0 and missing.changed == 0
+    assert missing.failed_tasks == [
+        f"That revision exists and is ACTIVE: task definition {name}:99 is not registered: the service stays on "
+        f"{name}:2. Nothing was changed."
+    ]
+    assert current(service) == second
+
+
+def test_rollback_to_a_digest_registers_its_revision_once(
+    service: dict[str, Any],
+    moto: MotoServer,
+    digests: dict[str, str],
+    playbook_runner: Callable[..., PlaybookResult],
+    tmp_path: Path,
+) -> None:
+    name, first = service["name"], service["first"]
+    assert deploy(playbook_runner, tmp_path, moto, name, f"{REGISTRY}/{REPOSITORY}@{digests['v2']}").rc == 0
+    back = rollback(playbook_runner, moto, name, to=digests["v1"])  # sha256:…: the running image's repository
+    assert back.rc == 0, back.failed_tasks
+    image = service["ecs"].describe_task_definition(taskDefinition=current(service))["taskDefinition"]
+    assert image["containerDefinitions"][0]["image"] == f"{REGISTRY}/{REPOSITORY}@{digests['v1']}"
+    assert current(service) != first and len(revisions(service)) == 3  # the running settings with that image
