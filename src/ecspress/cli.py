@@ -44,7 +44,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "deploy": (
         "build (or reuse) the image, push it, roll the service onto its digest, wait (playbooks/deploy.yml)",
-        "examples:\n  ecspress deploy\n  ecspress deploy -i inventories/aws --limit dev",
+        "examples:\n  ecspress deploy\n  ecspress deploy -i inventories/aws --limit dev\n"
+        "  ecspress deploy -i inventories/aws --limit prod --image 1234….dkr.ecr.eu-west-1.amazonaws.com/"
+        "site-dev/wordpress@sha256:…   # promote dev's image, no build",
     ),
     "rollback": (
         "roll the service back to an earlier revision or image and wait (playbooks/rollback.yml); nothing is built",
@@ -128,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
             help="print the result as JSON on stdout (image digest, task definition, deployment id, outcome, URL); "
             "the progress goes to stderr",
         )
+    commands.choices["deploy"].add_argument(
+        "--image",
+        metavar="REPO@sha256:…",
+        default="",
+        help="promote this image (tested in another environment) instead of building: it is copied into this "
+        "environment's repository with its digest unchanged, then deployed",
+    )
     commands.choices["rollback"].add_argument(
         "--to",
         metavar="REVISION|DIGEST",

@@ -138,6 +138,8 @@ def result_document(result: RunResult, code: int, check: bool) -> dict[str, Any]
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
+    if args.image:  # a promotion copies an image between registries: no Docker engine involved
+        return cmd_up(args, playbook="deploy.yml", extravars={"ecspress_promote_image": args.image}, builds=False)
     return cmd_up(args, playbook="deploy.yml")
 
 

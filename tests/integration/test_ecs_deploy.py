@@ -353,3 +353,48 @@ def test_rollback_to_a_digest_registers_its_revision_once(
     image = service["ecs"].describe_task_definition(taskDefinition=current(service))["taskDefinition"]
     assert image["containerDefinitions"][0]["image"] == f"{REGISTRY}/{REPOSITORY}@{digests['v1']}"
     assert current(service) != first and len(revisions(service)) == 3  # the running settings with that image
+
+
+def promote(runner: Callable[..., PlaybookResult], moto: MotoServer, name: str, image: str) -> PlaybookResult:
+    """playbooks/deploy.yml as `ecspress deploy --image IMAGE` runs it (no local site: ecspress_env dev)."""
+    extravars = {
+        "ecspress_name": name,
+        "ecspress_env": "dev",
+        "ecspress_aws_endpoint_url": moto.url,
+        "ecspress_promote_image": image,
+        "ecs_deploy_poll_interval": 1,
+        "ecs_deploy_max_poll_interval": 1,
+        "ecs_deploy_timeout": 60,
+    }
+    return runner("playbooks/deploy.yml", extravars=extravars)
+
+
+def test_deploy_image_promotes_a_tested_digest_without_building(
+    service: dict[str, Any],
+    moto: MotoServer,
+    digests: dict[str, str],
+    playbook_runner: Callable[..., PlaybookResult],
+) -> None:
+    """The image of another environment's repository is copied into this one's with its digest, deployed; again:
+    nothing changes. A digest the source does not hold is refused before the service is touched."""
+    name = service["name"]
+    tested = f"{REGISTRY}/{REPOSITORY}@{digests['v2']}"
+    promoted = promote(playbook_runner, moto, name, tested)
+    assert promoted.rc == 0, promoted.failed_tasks
+    assert "Start the builder" not in promoted.stdout
+    wanted = f"{REGISTRY}/{name}/wordpress@{digests['v2']}"  # this environment's repository, the same digest
+    definition = service["ecs"].describe_task_definition(taskDefinition=current(service))["taskDefinition"]
+    assert definition["containerDefinitions"][0]["image"] == wanted
+    tags = moto.client("ecr").describe_images(repositoryName=f"{name}/wordpress")["imageDetails"]
+    assert [(i["imageDigest"], i["imageTags"]) for i in tags] == [(digests["v2"], [f"promoted-{digests['v2'][7:23]}"])]
+
+    again = promote(playbook_runner, moto, name, tested)
+    assert again.rc == 0 and again.changed == 0, again.changed_tasks
+
+    running = current(service)
+    missing = promote(playbook_runner, moto, name, f"{REGISTRY}/{REPOSITORY}@{MISSING}")
+    assert missing.rc != 0 and current(service) == running
+    assert missing.failed_tasks == [
+        f"Copy the image into this environment's repository, digest unchanged: copying {REGISTRY}/{REPOSITORY}@"
+        f"{MISSING} to {REGISTRY}/{name}/wordpress: http://{REGISTRY}/v2/{REPOSITORY} holds no image {MISSING}"
+    ]
