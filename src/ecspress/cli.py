@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ecspress import settings
-from ecspress.commands import cmd_deploy, cmd_doctor, cmd_down, cmd_rollback, cmd_status, cmd_up
+from ecspress.commands import cmd_deploy, cmd_doctor, cmd_down, cmd_logs, cmd_rollback, cmd_status, cmd_up
 from ecspress.errors import EXIT_USAGE, UsageError
 
 DEFAULT_INVENTORY = "inventories/local"
@@ -26,6 +26,7 @@ examples:
   ecspress deploy                              rebuild (or reuse) the image, push, roll, wait
   ecspress rollback                            back to the previous revision, wait
   ecspress status --json                       the service, its rollout, image digest and URL
+  ecspress logs --follow                       the WordPress containers' log lines, as they come
   ecspress down --yes                          tear everything down (local: stop the stack too)
 
 exit codes: 0 ok, 1 the run failed (status: the rollout failed, rolled back or stalled), 2 bad usage or a
@@ -60,6 +61,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "show the service, desired/running tasks, rollout state, image digest, URL and last events",
         "examples:\n  ecspress status\n  ecspress status --json | jq .running_count\n"
         "  ecspress status -i inventories/aws --limit prod\n\nRead-only: nothing is changed.",
+    ),
+    "logs": (
+        "the WordPress containers' log lines from CloudWatch Logs, oldest first, each with its task id",
+        "examples:\n  ecspress logs                      # the last 10 minutes\n"
+        "  ecspress logs --since 2h\n  ecspress logs --follow            # then new lines as they come (Ctrl-C ends)\n"
+        "  ecspress logs -i inventories/aws --limit prod --since 1d\n\n"
+        "Locally the stand-in ships the local tasks' output into its CloudWatch Logs, so the same command works.",
     ),
     "down": (
         "tear the site down (playbooks/teardown.yml); asks for confirmation unless --yes",
@@ -123,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
         _verbose_option(sub, argparse.SUPPRESS)
         _target_options(sub, with_limit=name != "doctor")
     commands.choices["status"].add_argument("--json", action="store_true", help="print the status as JSON")
+    logs = commands.choices["logs"]
+    logs.add_argument("--since", default="10m", help="how far back: 30s, 10m, 2h, 1d (default: 10m)")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing new lines until interrupted")
     for name in ("up", "deploy", "rollback"):
         commands.choices[name].add_argument(
             "--json",
@@ -164,6 +175,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "deploy": cmd_deploy,
     "rollback": cmd_rollback,
     "status": cmd_status,
+    "logs": cmd_logs,
     "down": cmd_down,
     "doctor": cmd_doctor,
 }

@@ -1,4 +1,4 @@
-"""What each ``ecspress`` command does (up, deploy, rollback, down, status, doctor) once its arguments are parsed.
+"""What each ``ecspress`` command does (up, deploy, rollback, down, status, logs, doctor) once its arguments are parsed.
 
 Each command resolves its inventory, takes the environment's run lock where it changes something, runs its
 playbook (``ecspress.runner``) and turns the result into output and an exit code (``ecspress.errors``).
@@ -204,7 +204,8 @@ def render_status(status: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+def read_status(args: argparse.Namespace) -> tuple[dict[str, Any], int | None]:
+    """Run status.yml (read-only) and return what it published; an exit code when the run itself failed."""
     root, inventory = _context(args)
     if inventory.is_local:
         stack = _stack()
@@ -217,10 +218,64 @@ def cmd_status(args: argparse.Namespace) -> int:
     run = Run(root, args.command, playbook, inventory, args.limit, args.verbose, progress_out=sys.stderr)
     result = run_playbook(run)
     if not result.ok:
-        return report(result, out=sys.stderr)
-    status = result.custom_stats.get("ecspress_status", {})
+        return {}, report(result, out=sys.stderr)
+    status = dict(result.custom_stats.get("ecspress_status", {}))
+    status["_local"] = inventory.is_local
+    return status, None
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    status, failed = read_status(args)
+    if failed is not None:
+        return failed
+    status.pop("_local", None)
     print(json.dumps(status, indent=2, sort_keys=True) if args.json else render_status(status))
     return EXIT_FAILED if status.get("rollout_state") in UNHEALTHY_ROLLOUTS else EXIT_OK
+
+
+def logs_client(status: Mapping[str, Any]) -> Any:
+    """CloudWatch Logs of the site's region (and endpoint: moto for the local stack, with its credentials)."""
+    import boto3
+
+    credentials = settings.local_stack_environment() if status.get("_local") else {}
+    session = boto3.Session(
+        aws_access_key_id=credentials.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=credentials.get("AWS_SECRET_ACCESS_KEY"),
+        region_name=str(status.get("log_region") or "") or None,
+    )
+    return session.client("logs", endpoint_url=str(status.get("aws_endpoint_url") or "") or None)
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    import time
+
+    from ecspress import logs
+
+    try:
+        since = logs.since_seconds(args.since)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    status, failed = read_status(args)
+    if failed is not None:
+        return failed
+    if not status.get("exists"):
+        print(f"ecspress: service {status.get('service', '?')} does not exist: no logs to show", file=sys.stderr)
+        return EXIT_FAILED
+    group = str(status.get("log_group") or "")
+    if not group:
+        print(
+            "ecspress: the service's task definition sends no logs to CloudWatch (no awslogs driver)", file=sys.stderr
+        )
+        return EXIT_FAILED
+    client = logs_client(status)
+    start = int((time.time() - since) * 1000)
+    events = logs.follow(client, group, start) if args.follow else logs.events_since(client, group, start)
+    try:
+        for event in events:
+            print(logs.render(event), flush=True)
+    except KeyboardInterrupt:  # --follow ends with Ctrl-C
+        return EXIT_OK
+    return EXIT_OK
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -120,3 +120,8 @@ def test_check_exits_0_when_nothing_would_change_and_2_when_something_would(
     assert capsys.readouterr().out == "--check: nothing was changed, and a real run would change nothing\n"
     assert commands.check_outcome(3) == 2
     assert capsys.readouterr().out == "--check: nothing was changed; a real run would change 3 task(s), counted above\n"
+
+
+def test_logs_refuses_a_since_that_is_not_a_duration(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = exit_code_and_error(["logs", "--since", "ten"], capsys)
+    assert (code, err.strip()) == (2, "ecspress: --since 'ten' is not a duration such as 30s, 10m, 2h or 1d")

@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -232,7 +233,8 @@ def running_image() -> str:
 def test_ecspress_deploy_rolls_out_a_changed_opcache_value(
     site: dict[str, PlaybookResult], e2e_inventory: Path
 ) -> None:
-    """A user changes one OPcache value; `ecspress deploy` builds, registers a revision, serves it."""
+    """A user changes one OPcache value; `ecspress deploy` builds, registers a revision, serves it; `ecspress
+    rollback` goes back to the revision before; `ecspress logs` shows what the running task logged."""
     ecs = aws("ecs")
     before = ecs.describe_services(cluster=NAME, services=[NAME])["services"][0]["taskDefinition"]  # type: ignore[attr-defined]
     image_before = running_image()
@@ -289,6 +291,30 @@ def test_ecspress_deploy_rolls_out_a_changed_opcache_value(
         f"http://127.0.0.1:{PORT}/",
         "completed",
     ), shown
+
+    # and back: `ecspress rollback` returns the service to the revision before, the local site to its image
+    back = ecspress("rollback", "--json", "-i", str(e2e_inventory))
+    assert back.returncode == 0, back.stdout[-3000:] + back.stderr[-3000:]
+    assert (json.loads(back.stdout)["outcome"], json.loads(back.stdout)["task_definition_arn"]) == ("completed", before)
+    assert ecs.describe_services(cluster=NAME, services=[NAME])["services"][0]["taskDefinition"] == before  # type: ignore[attr-defined]
+    assert running_image() == image_before
+
+    # `ecspress logs`: a request the running task served, read back from CloudWatch Logs with its task id (the
+    # stand-in ships the local tasks' output there, as the awslogs driver does on Fargate)
+    task_ids = [arn.rsplit("/", 1)[1] for arn in ecs.list_tasks(cluster=NAME, serviceName=NAME)["taskArns"]]  # type: ignore[attr-defined]
+    containers = subprocess.run(
+        ["docker", "ps", "--quiet", "--filter", f"name={NAME}-task-", "--filter", "status=running"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    probe = "php -r '@file_get_contents(\"http://127.0.0.1/ecspress-logs-probe\");'"
+    subprocess.run(["docker", "exec", containers[0], "sh", "-c", probe], capture_output=True, check=True)
+    time.sleep(2)  # the stand-in ships lines as docker logs them
+    shown_logs = ecspress("logs", "--since", "1h", "-i", str(e2e_inventory))
+    assert shown_logs.returncode == 0, shown_logs.stdout[-3000:] + shown_logs.stderr[-3000:]
+    probed = [line for line in shown_logs.stdout.splitlines() if "/ecspress-logs-probe" in line]
+    assert probed and probed[-1].split(" ")[1] in task_ids, shown_logs.stdout[-3000:]
 
 
 def test_check_on_a_fresh_environment_previews_every_stage_and_creates_nothing(

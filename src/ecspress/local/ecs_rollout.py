@@ -439,6 +439,21 @@ def target_check(backend: EC2ContainerServiceBackend, service: Service) -> ecs_t
     return None
 
 
+def log_sink(backend: EC2ContainerServiceBackend) -> ecs_tasks.LogSink:
+    """Lines of a task's awslogs containers into moto's CloudWatch Logs of the task's account and region (the stream
+    created on the first line, as the awslogs driver does; the group must exist)."""
+    from moto.logs.models import logs_backends
+
+    logs = logs_backends[backend.account_id][backend.region_name]
+
+    def ship(group: str, stream: str, lines: list[tuple[int, str]]) -> None:
+        if stream not in logs.groups[group].streams:
+            logs.create_log_stream(group, stream)
+        logs.put_log_events(group, stream, [{"timestamp": when, "message": message} for when, message in lines])
+
+    return ship
+
+
 def launch_task(backend: EC2ContainerServiceBackend, service: Service, rollout: Rollout) -> None:
     task = new_task(backend, service, rollout)
     task.last_status = "PROVISIONING"
@@ -457,6 +472,7 @@ def launch_task(backend: EC2ContainerServiceBackend, service: Service, rollout: 
             "io.ecspress.ecs-service": service.arn,
         },
     )
+    run.ship_logs = log_sink(backend)
     rollout.current = (task, run)
     threading.Thread(target=ecs_tasks.start, args=(run, lambda ref: resolve_secret(backend, ref)), daemon=True).start()
     add_event(service, f"has started 1 tasks: (task {task.id}).")

@@ -25,6 +25,12 @@ local rollout as it fails on Fargate:
   (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html);
   failures count only after the service's health-check grace period.
 
+* a container whose task definition sends its logs with the ``awslogs`` driver has its output shipped
+  into moto's CloudWatch Logs, in the log group of its ``awslogs-group`` option and the stream
+  ``<awslogs-stream-prefix>/<container name>/<task id>``, as the awslogs driver names them on Fargate
+  (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html), so that
+  ``ecspress logs`` reads the local tasks as it reads Fargate's.
+
 Timings are shortened, each capped at ``ECSPRESS_LOCAL_TASK_TIME_CAP`` seconds (default 10): the
 container health check's interval (at most 2 s) and start period, the grace period. A deployment
 runs one task whatever its desired count. ``ECSPRESS_LOCAL_RUN_TASKS=0`` turns this off (the model
@@ -34,6 +40,7 @@ then only checks that each image can be pulled). Both are written down in docs/a
 from __future__ import annotations
 
 import base64
+import calendar
 import json
 import os
 import re
@@ -164,6 +171,9 @@ def matches(status: int, matcher: str) -> bool:
 # --- one task on Docker ---------------------------------------------------------------------
 
 
+LogSink = Callable[[str, str, list[tuple[int, str]]], None]
+
+
 @dataclass(frozen=True)
 class TargetCheck:
     """The health check of the target group the task is registered with."""
@@ -193,6 +203,8 @@ class TaskRun:
     failed_probes: int = 0
     last_probe: float = 0.0
     names: list[str] = field(default_factory=list)
+    # Where an awslogs container's lines go: (log group, stream, [(epoch ms, line)]); None: nowhere.
+    ship_logs: LogSink | None = None
 
     def container_name(self, definition: dict[str, Any]) -> str:
         return f"{self.prefix}-{definition['name']}"
@@ -290,7 +302,57 @@ def _start(run: TaskRun, resolve: Callable[[str], str]) -> str | None:
             docker("rm", "--force", "--volumes", name)
             return f"CannotStartContainerError: {last_line(started)}"
         run.names.append(name)
+        follow_logs(run, definition, name)
     return None
+
+
+def awslogs_stream(definition: dict[str, Any], task_arn: str) -> tuple[str, str] | None:
+    """(log group, stream) of a container logging with awslogs: `<prefix>/<container>/<task id>`; None otherwise."""
+    configuration = definition.get("logConfiguration") or {}
+    options = configuration.get("options") or {}
+    if configuration.get("logDriver") != "awslogs" or not options.get("awslogs-group"):
+        return None
+    task_id = task_arn.rsplit("/", 1)[-1]
+    prefix = options.get("awslogs-stream-prefix")
+    stream = f"{prefix}/{definition['name']}/{task_id}" if prefix else task_id
+    return str(options["awslogs-group"]), stream
+
+
+def docker_log_line(line: str) -> tuple[int, str]:
+    """`docker logs --timestamps` line -> (epoch milliseconds, message)."""
+    stamp, _, message = line.rstrip("\n").partition(" ")
+    match = re.match(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?Z$", stamp)
+    if match is None:
+        return int(time.time() * 1000), line.rstrip("\n")
+    seconds = calendar.timegm(time.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S"))
+    fraction = float(match.group(2) or 0)
+    return int((seconds + fraction) * 1000), message
+
+
+def follow_logs(run: TaskRun, definition: dict[str, Any], container: str) -> None:
+    """Ship the container's output while it lives (a thread ending with the container)."""
+    target = awslogs_stream(definition, run.task_arn)
+    if run.ship_logs is None or target is None:
+        return
+    sink, (group, stream) = run.ship_logs, target
+
+    def ship() -> None:
+        follower = subprocess.Popen(
+            ["docker", "logs", "--follow", "--timestamps", container],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        assert follower.stdout is not None
+        for line in follower.stdout:
+            try:
+                sink(group, stream, [docker_log_line(line)])
+            except Exception:  # a group deleted under a running task: its lines go nowhere, as they would on AWS
+                continue
+        follower.wait()
+
+    threading.Thread(target=ship, daemon=True).start()
 
 
 def inspect(names: list[str]) -> dict[str, dict[str, Any]]:
