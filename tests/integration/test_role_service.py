@@ -295,6 +295,7 @@ def test_wp_content_is_an_encrypted_efs_access_point_mounted_in_the_task(stack: 
     efs = stack.client("efs")
     (file_system,) = efs.describe_file_systems(CreationToken=f"{stack.name}-wp-content")["FileSystems"]
     (access_point,) = efs.describe_access_points(FileSystemId=file_system["FileSystemId"])["AccessPoints"]
+    assert efs.describe_backup_policy(FileSystemId=file_system["FileSystemId"])["BackupPolicy"] == {"Status": "ENABLED"}
     config = volume["efsVolumeConfiguration"]
 
     (mount,) = container["mountPoints"]

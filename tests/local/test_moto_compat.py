@@ -106,6 +106,21 @@ def test_plain_moto_still_lacks_efs_describe_tags(plain_moto: MotoServer) -> Non
         efs.describe_tags(FileSystemId=file_system)
 
 
+def test_efs_put_backup_policy(moto_server: MotoServer) -> None:
+    efs = moto_server.client("efs")
+    file_system = efs.create_file_system(CreationToken="compat-backup")["FileSystemId"]
+    answer = efs.put_backup_policy(FileSystemId=file_system, BackupPolicy={"Status": "ENABLED"})
+    assert answer["BackupPolicy"] == {"Status": "ENABLED"}
+    assert efs.describe_backup_policy(FileSystemId=file_system)["BackupPolicy"] == {"Status": "ENABLED"}
+
+
+def test_plain_moto_still_lacks_efs_put_backup_policy(plain_moto: MotoServer) -> None:
+    efs = plain_moto.client("efs")
+    file_system = efs.create_file_system(CreationToken="compat-backup")["FileSystemId"]
+    with pytest.raises(Exception):  # noqa: B017 - moto answers 500 (NotImplemented)
+        efs.put_backup_policy(FileSystemId=file_system, BackupPolicy={"Status": "ENABLED"})
+
+
 def create_service_settings(server: MotoServer) -> dict[str, object]:
     ecs = server.client("ecs")
     ecs.create_cluster(clusterName="compat")
@@ -152,6 +167,7 @@ def test_fixes_are_listed_in_the_server_banner(tmp_path: Path) -> None:
     for name in (
         "nat_gateway_tag_resource_type",
         "efs_legacy_tag_api",
+        "efs_put_backup_policy",
         "ecs_create_service_keeps_settings",
         "nat_gateway_network_interface",
     ):

@@ -71,6 +71,25 @@ def efs_legacy_tag_api() -> None:
 
 
 # CreateService parameters moto's backend drops although UpdateService keeps them.
+def efs_put_backup_policy() -> None:
+    """moto answers DescribeBackupPolicy but has no PutBackupPolicy (NotImplemented): the file system's automatic
+    backups could be read but never switched on. Sets the policy moto's DescribeBackupPolicy reports.
+
+    https://docs.aws.amazon.com/efs/latest/ug/API_PutBackupPolicy.html
+    """
+
+    def put_backup_policy(self: EFSResponse) -> tuple[str, dict[str, str]]:
+        file_system_id = self.path.rstrip("/").split("/")[-2]
+        file_system = self.efs_backend.file_systems_by_id.get(file_system_id)
+        if file_system is None:
+            self.efs_backend.describe_file_systems(file_system_id=file_system_id)  # raises FileSystemNotFound
+        status = str((self._get_param("BackupPolicy") or {}).get("Status") or "")
+        file_system._backup = status in ("ENABLED", "ENABLING")
+        return _json({"BackupPolicy": {"Status": "ENABLED" if file_system._backup else "DISABLED"}})
+
+    EFSResponse.put_backup_policy = put_backup_policy  # type: ignore[attr-defined]
+
+
 _CREATE_SERVICE_KEPT = {
     "healthCheckGracePeriodSeconds": "health_check_grace_period_seconds",
     "deploymentConfiguration": "deployment_configuration",
@@ -135,6 +154,7 @@ def nat_gateway_network_interface() -> None:
 FIXES: dict[str, Callable[[], None]] = {
     "nat_gateway_tag_resource_type": nat_gateway_tag_resource_type,
     "efs_legacy_tag_api": efs_legacy_tag_api,
+    "efs_put_backup_policy": efs_put_backup_policy,
     "ecs_create_service_keeps_settings": ecs_create_service_keeps_settings,
     "nat_gateway_network_interface": nat_gateway_network_interface,
 }
