@@ -294,20 +294,25 @@ def test_the_seeds_failure_is_named_rolled_back_shown_and_recovered(
     assert definition["containerDefinitions"][0]["image"].endswith(digests["v2"])
 
 
-def rollback(
-    runner: Callable[..., PlaybookResult], moto: MotoServer, name: str, to: str = "", check: bool = False
+def stage_playbook(
+    runner: Callable[..., PlaybookResult], moto: MotoServer, name: str, playbook: str, check: bool = False, **extra: str
 ) -> PlaybookResult:
-    """playbooks/rollback.yml as `ecspress rollback [--to X]` runs it (no local site: ecspress_env dev)."""
+    """A playbook of the collection as the `ecspress` command runs it, for this service (no local site: env dev)."""
     extravars = {
         "ecspress_name": name,
         "ecspress_env": "dev",
         "ecspress_aws_endpoint_url": moto.url,
-        "ecspress_rollback_to": to,
         "ecs_deploy_poll_interval": 1,
         "ecs_deploy_max_poll_interval": 1,
         "ecs_deploy_timeout": 60,
+        **extra,
     }
-    return runner("playbooks/rollback.yml", extravars=extravars, check=check, diff=check)
+    return runner(playbook, extravars=extravars, check=check, diff=check)
+
+
+def rollback(runner: Callable[..., PlaybookResult], moto: MotoServer, name: str, to: str = "") -> PlaybookResult:
+    """playbooks/rollback.yml as `ecspress rollback [--to X]` runs it."""
+    return stage_playbook(runner, moto, name, "playbooks/rollback.yml", ecspress_rollback_to=to)
 
 
 def test_rollback_goes_to_the_previous_revision_then_to_a_named_one_and_refuses_a_missing_one(
@@ -356,17 +361,8 @@ def test_rollback_to_a_digest_registers_its_revision_once(
 
 
 def promote(runner: Callable[..., PlaybookResult], moto: MotoServer, name: str, image: str) -> PlaybookResult:
-    """playbooks/deploy.yml as `ecspress deploy --image IMAGE` runs it (no local site: ecspress_env dev)."""
-    extravars = {
-        "ecspress_name": name,
-        "ecspress_env": "dev",
-        "ecspress_aws_endpoint_url": moto.url,
-        "ecspress_promote_image": image,
-        "ecs_deploy_poll_interval": 1,
-        "ecs_deploy_max_poll_interval": 1,
-        "ecs_deploy_timeout": 60,
-    }
-    return runner("playbooks/deploy.yml", extravars=extravars)
+    """playbooks/deploy.yml as `ecspress deploy --image IMAGE` runs it."""
+    return stage_playbook(runner, moto, name, "playbooks/deploy.yml", ecspress_promote_image=image)
 
 
 def test_deploy_image_promotes_a_tested_digest_without_building(

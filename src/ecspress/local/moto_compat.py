@@ -80,9 +80,8 @@ def efs_put_backup_policy() -> None:
 
     def put_backup_policy(self: EFSResponse) -> tuple[str, dict[str, str]]:
         file_system_id = self.path.rstrip("/").split("/")[-2]
-        file_system = self.efs_backend.file_systems_by_id.get(file_system_id)
-        if file_system is None:
-            self.efs_backend.describe_file_systems(file_system_id=file_system_id)  # raises FileSystemNotFound
+        self.efs_backend.describe_file_systems(file_system_id=file_system_id)  # raises FileSystemNotFound
+        file_system = self.efs_backend.file_systems_by_id[file_system_id]
         status = str((self._get_param("BackupPolicy") or {}).get("Status") or "")
         file_system._backup = status in ("ENABLED", "ENABLING")
         return _json({"BackupPolicy": {"Status": "ENABLED" if file_system._backup else "DISABLED"}})
