@@ -95,7 +95,8 @@ down: venv ## tear down the site, then stop what the local stack started
 stop-stack: venv ## stop the local stack only
 	$(BIN)/ecspress-local stop
 
-bench: stack ## benchmarks against their peers; prints a table, writes bench/results.md
+bench: stack ## benchmarks against their peers; prints a table, writes bench/results.md (installs wrk, the load generator)
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	$(BIN)/python bench/run.py
 
 clean: ## remove the venv and caches (not the local stack's state)
