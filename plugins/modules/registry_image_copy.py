@@ -11,7 +11,7 @@ short_description: Copy an image by digest from one repository to another, keepi
 version_added: 0.1.0
 description:
   - Copies an image named by digest (C(registry/repository@sha256:...)) into another repository of the same or
-    another registry over the Docker Registry HTTP API (the one ECR serves): the blobs the destination lacks
+    another registry over the Docker Registry HTTP API (the one ECR serves) - the blobs the destination lacks
     (mounted from the source repository when both are in one registry, else downloaded and uploaded), then the
     manifest, byte for byte, so the destination holds the same digest. An image index (multi-architecture) is
     copied with each of its manifests.
