@@ -28,8 +28,8 @@ description:
   - C(ecr_repository_arn) - the ECR repository ARN of an image reference in ECR, empty for other registries.
   - C(family_revision) - C(family:revision) of a task definition ARN.
   - C(rollback_target) - where C(ecspress rollback --to X) goes, from the running task definition and image
-    (C(to | rollback_target(running_task_definition, running_image))): C({task_definition, image}), one of them
-    empty; nothing means the revision before the running one. Fails, naming the value, on anything else.
+    (C(to | rollback_target(running_task_definition, running_image))) as C({task_definition, image}), one of
+    them empty; nothing means the revision before the running one. Fails, naming the value, on anything else.
 author: ecspress maintainers
 """
 
