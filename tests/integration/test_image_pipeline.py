@@ -89,6 +89,10 @@ def test_forced_rebuild_on_the_immutable_repository_pushes_a_new_tag_that_later_
     assert tag[1].startswith(first_tag(built["first"]) + "-r")
     assert after.rc == 0 and after.changed == 0, after.changed_tasks
     assert reference_in(after) == rebuilt
+    # A forced build takes in security updates: it makes a fresh package layer, then builds on it.
+    assert "Commit the package layer" in forced.changed_tasks and "Start the builder" in forced.changed_tasks
+    layers = docker("image", "ls", "--filter", "label=io.ecspress.role=package-layer", "--format", "{{.Repository}}")
+    assert "ecspress/wordpress-packages" in layers.split()
 
 
 def first_tag(result: PlaybookResult) -> str:
@@ -150,6 +154,9 @@ def test_a_broken_vhost_fails_names_the_cause_and_pushes_nothing(
     assert "BogusDirective" in failure or "BogusDirective" in result.stdout
     assert ours_left() == []
     assert registry_tags() == before
+    # A configuration-only change builds on the package layer the fixture made: no package is installed.
+    assert "Install Apache, PHP and WordPress" not in result.changed_tasks, result.changed_tasks
+    assert "Commit the package layer" not in result.changed_tasks
 
 
 @pytest.mark.parametrize("path", ["build", "reuse"])
