@@ -183,12 +183,12 @@ def test_password_is_stored_before_the_database_is_created(
     playbook_runner: Runner,
     extra_database: Callable[[str], str],
 ) -> None:
-    """A run that stops at the RDS create (here AWS refuses the instance class) leaves the password stored, and the
-    next run creates the database with that password, not a new one."""
+    """A run that stops at the RDS create (here AWS refuses the instance class at the create, as when what RDS offers
+    changed since the checks before the first stage, which this run skips) leaves the password stored, and the next
+    run creates the database with that password, not a new one."""
     name = extra_database(f"{NAME}-early")
-    stopped = playbook_runner(
-        PLAYBOOK, extravars=database_only(moto_server, name, database_instance_class="db.x9.huge")
-    )
+    refused_at_create = {"database_instance_class": "db.x9.huge", "ecspress_inputs_checked": True}
+    stopped = playbook_runner(PLAYBOOK, extravars=database_only(moto_server, name, **refused_at_create))
     assert stopped.rc != 0 and "RDS does not support creating a DB instance" in stopped.stdout
     password = stored_secret(moto_server, name)["password"]
     assert len(password) == 32
