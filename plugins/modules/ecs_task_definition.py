@@ -126,6 +126,7 @@ changes:
   sample: ["cpu", "containerDefinitions[wordpress].image"]
 """
 
+import functools
 from typing import Any
 
 try:
@@ -199,13 +200,8 @@ def ensure(module: AnsibleAWSModule, ecs: Any, ecr: Any) -> dict[str, Any]:
     params = module.params
     running = running_revision(ecs, params["cluster"], params["service"])
     wanted, tags = wanted_definition(params, running)
-    newest: list[dict[str, Any] | None] = []  # looked up at most once, only when the plan needs it
-
-    def newest_once() -> dict[str, Any] | None:
-        if not newest:
-            newest.append(newest_revision(ecs, params["family"]))
-        return newest[0]
-
+    # The family's newest revision, looked up at most once and only when the plan needs it.
+    newest_once = functools.cache(lambda: newest_revision(ecs, params["family"]))
     plan = plan_registration(wanted, running[0] if running else None, newest_once)
     base = running[0] if running else newest_once()
     result: dict[str, Any] = {
