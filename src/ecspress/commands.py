@@ -204,8 +204,9 @@ def render_status(status: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def read_status(args: argparse.Namespace) -> tuple[dict[str, Any], int | None]:
-    """Run status.yml (read-only) and return what it published; an exit code when the run itself failed."""
+def read_status(args: argparse.Namespace) -> tuple[dict[str, Any], int | None, bool]:
+    """Run status.yml (read-only): what it published, an exit code when the run itself failed, and whether the
+    inventory is the local stand-in's."""
     root, inventory = _context(args)
     if inventory.is_local:
         stack = _stack()
@@ -218,26 +219,23 @@ def read_status(args: argparse.Namespace) -> tuple[dict[str, Any], int | None]:
     run = Run(root, args.command, playbook, inventory, args.limit, args.verbose, progress_out=sys.stderr)
     result = run_playbook(run)
     if not result.ok:
-        return {}, report(result, out=sys.stderr)
-    status = dict(result.custom_stats.get("ecspress_status", {}))
-    status["_local"] = inventory.is_local
-    return status, None
+        return {}, report(result, out=sys.stderr), inventory.is_local
+    return dict(result.custom_stats.get("ecspress_status", {})), None, inventory.is_local
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    status, failed = read_status(args)
+    status, failed, _ = read_status(args)
     if failed is not None:
         return failed
-    status.pop("_local", None)
     print(json.dumps(status, indent=2, sort_keys=True) if args.json else render_status(status))
     return EXIT_FAILED if status.get("rollout_state") in UNHEALTHY_ROLLOUTS else EXIT_OK
 
 
-def logs_client(status: Mapping[str, Any]) -> Any:
+def logs_client(status: Mapping[str, Any], local: bool) -> Any:
     """CloudWatch Logs of the site's region (and endpoint: moto for the local stack, with its credentials)."""
     import boto3
 
-    credentials = settings.local_stack_environment() if status.get("_local") else {}
+    credentials = settings.local_stack_environment() if local else {}
     session = boto3.Session(
         aws_access_key_id=credentials.get("AWS_ACCESS_KEY_ID"),
         aws_secret_access_key=credentials.get("AWS_SECRET_ACCESS_KEY"),
@@ -255,7 +253,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
         since = logs.since_seconds(args.since)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    status, failed = read_status(args)
+    status, failed, local = read_status(args)
     if failed is not None:
         return failed
     if not status.get("exists"):
@@ -267,7 +265,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
             "ecspress: the service's task definition sends no logs to CloudWatch (no awslogs driver)", file=sys.stderr
         )
         return EXIT_FAILED
-    client = logs_client(status)
+    client = logs_client(status, local)
     start = int((time.time() - since) * 1000)
     events = logs.follow(client, group, start) if args.follow else logs.events_since(client, group, start)
     try:
