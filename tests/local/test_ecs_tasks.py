@@ -9,6 +9,7 @@ classifier (module_utils/_rollout.py) names each one.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -210,3 +211,72 @@ def test_a_task_that_cannot_serve_stops_with_ecs_reason(
     assert classify_task(task).kind == kind
     remove(service)
     assert containers(f"{ecs_tasks.TASK_LABEL}={task['taskArn']}") == []
+
+
+def run_one_off(service: FargateService, task_definition: str, command: list[str], **extra: Any) -> dict[str, Any]:
+    """RunTask with the container's command overridden; the task once STOPPED (as ecs_run_task waits for it)."""
+    started = service.ecs.run_task(
+        cluster=service.cluster,
+        taskDefinition=task_definition,
+        launchType="FARGATE",
+        startedBy="ecspress-test",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [service.subnet], "securityGroups": [service.group]}},
+        overrides={"containerOverrides": [{"name": "web", "command": command, **extra}]},
+    )
+    (task,) = started["tasks"]
+    assert task["lastStatus"] == "PROVISIONING"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        (task,) = service.ecs.describe_tasks(cluster=service.cluster, tasks=[task["taskArn"]])["tasks"]
+        if task["lastStatus"] == "STOPPED":
+            return dict(task)
+        time.sleep(STEP)
+    raise AssertionError(f"the one-off task never stopped: {task['lastStatus']}")
+
+
+def test_a_one_off_task_runs_the_overridden_command_and_reports_its_exit_code(
+    tasks_moto: MotoServer, served_image: str
+) -> None:
+    service = FargateService(tasks_moto, f"once-{uuid.uuid4().hex[:6]}")
+    group = f"/ecspress-test/{service.name}"
+    tasks_moto.client("logs").create_log_group(logGroupName=group)
+    awslogs = {"logDriver": "awslogs", "options": {"awslogs-group": group, "awslogs-stream-prefix": "ecs"}}
+    # A health check a one-off command never passes: outside a service it does not stop the task.
+    unhealthy = {"command": ["CMD-SHELL", "exit 1"], "interval": 5, "retries": 1, "timeout": 2}
+    definition = service.register(
+        container_definition(
+            served_image,
+            entryPoint=["sh", "-c"],
+            environment=[{"name": "GREETING", "value": "hello"}],
+            logConfiguration=awslogs,
+            healthCheck=unhealthy,
+        )
+    )
+    override = [{"name": "WHO", "value": "one-off"}]
+    task = run_one_off(service, definition, ['sleep 3; echo "$GREETING $WHO"; exit 3'], environment=override)
+    assert (task["stopCode"], task["stoppedReason"]) == (
+        "EssentialContainerExited",
+        "Essential container in task exited",
+    )
+    assert task["containers"][0]["exitCode"] == 3
+    assert task["startedBy"] == "ecspress-test"
+    assert task["overrides"]["containerOverrides"][0]["command"] == ['sleep 3; echo "$GREETING $WHO"; exit 3']
+    stream = f"ecs/web/{task['taskArn'].rsplit('/', 1)[1]}"
+    events = tasks_moto.client("logs").get_log_events(logGroupName=group, logStreamName=stream)["events"]
+    assert [event["message"] for event in events] == ["hello one-off"]
+    deadline = time.monotonic() + 30  # the containers go a few seconds after the exit
+    while containers(f"{ecs_tasks.TASK_LABEL}={task['taskArn']}") and time.monotonic() < deadline:
+        time.sleep(STEP)
+    assert containers(f"{ecs_tasks.TASK_LABEL}={task['taskArn']}") == []
+
+
+def test_a_one_off_task_that_cannot_start_stops_with_ecs_reason(tasks_moto: MotoServer, served_image: str) -> None:
+    service = FargateService(tasks_moto, f"nostart-{uuid.uuid4().hex[:6]}")
+    missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:nowhere-AbCdEf"
+    definition = service.register(
+        container_definition(served_image, secrets=[{"name": "DB_PASSWORD", "valueFrom": missing}])
+    )
+    task = run_one_off(service, definition, ["true"])
+    assert task["stopCode"] == "TaskFailedToStart"
+    assert task["stoppedReason"].startswith("ResourceInitializationError: unable to pull secrets or registry auth")
+    assert "exitCode" not in task["containers"][0]

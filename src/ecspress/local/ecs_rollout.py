@@ -66,7 +66,7 @@ import requests
 from moto.ecr.models import ecr_backends
 from moto.ecs.models import EC2ContainerServiceBackend, Service, Task
 
-from ecspress.local import ecs_tasks
+from ecspress.local import ecs_tasks, rds_databases
 from ecspress.local.ecs_tasks import LOCAL_REGISTRY_HOSTS, REGISTRY_CREDENTIALS
 
 MANIFEST_TYPES = ", ".join(
@@ -371,6 +371,8 @@ def new_task(backend: EC2ContainerServiceBackend, service: Service, rollout: Rol
         )
     finally:
         task_definition.network_mode = network_mode
+    for container in task.containers:
+        setattr(container, "exitCode", None)  # noqa: B010  no exit code before the container exited
     backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
     return task
 
@@ -387,8 +389,8 @@ def set_stopped(task: Task, stop_code: str, reason: str, containers: dict[str, t
         exit_code, container_reason = outcomes[index] if index < len(outcomes) else (None, "")
         container.last_status = "STOPPED"
         setattr(container, "reason", container_reason or (reason if stop_code == "TaskFailedToStart" else ""))  # noqa: B010
-        if exit_code is not None:
-            container.exitCode = exit_code
+        # None: not in the answer, as for a container that never ran (moto says 0 from the start).
+        setattr(container, "exitCode", exit_code)  # noqa: B010
 
 
 # --- tasks run for real (ecs_tasks) -----------------------------------------------------------
@@ -473,6 +475,7 @@ def launch_task(backend: EC2ContainerServiceBackend, service: Service, rollout: 
         },
     )
     run.ship_logs = log_sink(backend)
+    run.prepare = lambda: rds_databases.reconcile(backend.account_id, backend.region_name)
     rollout.current = (task, run)
     threading.Thread(target=ecs_tasks.start, args=(run, lambda ref: resolve_secret(backend, ref)), daemon=True).start()
     add_event(service, f"has started 1 tasks: (task {task.id}).")

@@ -147,6 +147,28 @@ def container_command(definition: dict[str, Any]) -> list[str]:
     return entry + [str(word) for word in definition.get("command") or []]
 
 
+def with_overrides(definitions: list[dict[str, Any]], overrides: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Container definitions as a RunTask's ``containerOverrides`` change them: the command replaced, environment
+    variables added or replaced by name
+    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerOverride.html). Health checks are left
+    out: the health of a task that is not part of a service does not stop it
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/healthcheck.html), and a one-off command container
+    does not serve what the check asks for."""
+    by_name = {str(o.get("name")): o for o in (overrides or {}).get("containerOverrides") or []}
+    changed = []
+    for definition in definitions:
+        merged = {key: value for key, value in definition.items() if key != "healthCheck"}
+        override = by_name.get(str(definition.get("name")), {})
+        if override.get("command") is not None:
+            merged["command"] = list(override["command"])
+        if override.get("environment"):
+            environment = {str(pair["name"]): pair for pair in definition.get("environment") or []}
+            environment.update({str(pair["name"]): pair for pair in override["environment"]})
+            merged["environment"] = list(environment.values())
+        changed.append(merged)
+    return changed
+
+
 def secret_reference(value_from: str) -> tuple[str, str, str | None, str | None, str | None]:
     """`arn:…:secretsmanager:…:secret:NAME[:json-key[:stage[:version]]]` -> (service, secret id, key, stage,
     version); an SSM parameter (name or ARN) -> ("ssm", name, None, None, None)."""
@@ -205,6 +227,8 @@ class TaskRun:
     names: list[str] = field(default_factory=list)
     # Where an awslogs container's lines go: (log group, stream, [(epoch ms, line)]); None: nowhere.
     ship_logs: LogSink | None = None
+    # Run before the containers start (the local RDS model starts the databases the task may reach).
+    prepare: Callable[[], None] | None = None
 
     def container_name(self, definition: dict[str, Any]) -> str:
         return f"{self.prefix}-{definition['name']}"
@@ -269,6 +293,8 @@ def start(run: TaskRun, resolve: Callable[[str], str]) -> None:
 
 
 def _start(run: TaskRun, resolve: Callable[[str], str]) -> str | None:
+    if run.prepare is not None:
+        run.prepare()
     for definition in run.definitions:
         image = str(definition["image"])
         if docker("image", "inspect", image).returncode != 0:

@@ -18,7 +18,7 @@ os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
-from ecspress.local import aws_rules, ecr_bridge, ecs_rollout, ecs_tasks, moto_compat
+from ecspress.local import aws_rules, ecr_bridge, ecs_one_off, ecs_rollout, ecs_tasks, moto_compat
 
 
 def serve(host: str, port: int) -> None:
@@ -26,6 +26,7 @@ def serve(host: str, port: int) -> None:
     # AWS's own request checks that moto lacks: refuse locally what AWS refuses (see aws_rules).
     applied += aws_rules.apply_all()
     applied.append(ecs_rollout.install())
+    applied.append(ecs_one_off.install())
     applied.append(ecr_bridge.install())
     # The ECS tasks this server runs on Docker end with it (moto's state is gone, nothing could stop them later).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
