@@ -37,6 +37,7 @@ def resource_names(name: str) -> dict[str, str]:
         "execution_policy": f"{name}-task-execution",
         "task_policy": f"{name}-task",
         "keys_secret": f"{name}/wordpress-keys",
+        "admin_secret": f"{name}/wordpress-admin",
         "efs": f"{name}-wp-content",
         "access_point": f"{name}-wp-content",
         "alb": f"{name}-alb",

@@ -23,7 +23,17 @@ from ecspress.runner import Run, RunResult, report, run_playbook
 # `ecspress status` exits EXIT_FAILED for these rollout states (module_utils/_rollout.py).
 UNHEALTHY_ROLLOUTS = frozenset({"failed", "rolled_back", "stalled"})
 # `up|deploy --json`: the fields playbooks/tasks/result.yml publishes.
-RESULT_FIELDS = ("image", "digest", "task_definition_arn", "deployment_id", "outcome", "reason", "url")
+RESULT_FIELDS = (
+    "image",
+    "digest",
+    "task_definition_arn",
+    "deployment_id",
+    "outcome",
+    "reason",
+    "url",
+    "admin_password_at",
+    "installed_now",
+)
 
 
 def _stack() -> Any:
@@ -192,6 +202,7 @@ STATUS_FIELDS = (
     ("image", "image"),
     ("digest", "digest"),
     ("url", "url"),
+    ("admin_password", "admin password"),
 )
 
 

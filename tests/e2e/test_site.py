@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -148,6 +149,65 @@ def test_the_running_container_uses_the_pushed_digest(site: dict[str, PlaybookRe
     service = ecs.describe_services(cluster=NAME, services=[NAME])["services"][0]  # type: ignore[attr-defined]
     definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])  # type: ignore[attr-defined]
     assert definition["taskDefinition"]["containerDefinitions"][0]["image"] == image
+
+
+INSTALL_TASK = "Complete the WordPress install with a one-off task of the deployed revision"
+
+
+def one_off(command: list[str], environment: dict[str, str]) -> dict[str, Any]:
+    """RunTask of the service's revision with the WordPress container's command replaced, in the service's own network;
+    the task once STOPPED."""
+    ecs = aws("ecs")
+    service = ecs.describe_services(cluster=NAME, services=[NAME])["services"][0]  # type: ignore[attr-defined]
+    override = {"name": "wordpress", "command": command}
+    override["environment"] = [{"name": k, "value": v} for k, v in environment.items()]
+    task = ecs.run_task(  # type: ignore[attr-defined]
+        cluster=NAME,
+        taskDefinition=service["taskDefinition"],
+        launchType="FARGATE",
+        networkConfiguration=service["networkConfiguration"],
+        overrides={"containerOverrides": [override]},
+    )["tasks"][0]
+    deadline = time.monotonic() + 120
+    while task["lastStatus"] != "STOPPED" and time.monotonic() < deadline:
+        time.sleep(1)
+        task = ecs.describe_tasks(cluster=NAME, tasks=[task["taskArn"]])["tasks"][0]  # type: ignore[attr-defined]
+    return dict(task)
+
+
+def test_the_deploy_installed_wordpress_with_a_one_off_task_and_the_password_of_the_secret(
+    site: dict[str, PlaybookResult],
+) -> None:
+    """The AWS path's install: a one-off task of the deployed revision ran ecspress-wp-install once (the second run
+    started none), against the database at the RDS endpoint; the administrator logs in with the secret's password."""
+    assert site["first"].changed_tasks.count(INSTALL_TASK) == 1, site["first"].changed_tasks
+    assert INSTALL_TASK not in site["second"].changed_tasks and INSTALL_TASK not in site["check"].changed_tasks
+    ecs = aws("ecs")
+    arns = ecs.list_tasks(cluster=NAME, startedBy="ecspress-install")["taskArns"]  # type: ignore[attr-defined]
+    (install,) = ecs.describe_tasks(cluster=NAME, tasks=arns)["tasks"]  # type: ignore[attr-defined]
+    assert (install["lastStatus"], install["stopCode"], install["containers"][0]["exitCode"]) == (
+        "STOPPED",
+        "EssentialContainerExited",
+        0,
+    )
+    secret = aws("secretsmanager").describe_secret(SecretId=f"{NAME}/wordpress-admin")  # type: ignore[attr-defined]
+    assert {"Key": "ecspress:wordpress-installed", "Value": "true"} in secret["Tags"]
+    login = (
+        'define("WP_INSTALLING", true); require "/usr/share/wordpress/wp-load.php";'
+        ' $user = wp_authenticate(getenv("WHO"), getenv("WORDPRESS_ADMIN_PASSWORD"));'
+        ' echo get_option("home"), " ", get_option("blogname"), "\\n"; exit(is_wp_error($user) ? 4 : 0);'
+    )
+    checked = one_off(["php", "-r", login], {"WHO": "admin"})
+    assert checked["containers"][0].get("exitCode") == 0, checked
+    wrong = one_off(
+        ["php", "-r", login.replace('getenv("WORDPRESS_ADMIN_PASSWORD")', '"not-the-password"')], {"WHO": "admin"}
+    )
+    assert wrong["containers"][0].get("exitCode") == 4, wrong  # the check can fail
+    lines = aws("logs").get_log_events(  # type: ignore[attr-defined]
+        logGroupName=f"/ecs/{NAME}", logStreamName=f"wordpress/wordpress/{checked['taskArn'].rsplit('/', 1)[1]}"
+    )["events"]
+    dns = aws("elbv2").describe_load_balancers(Names=[f"{NAME}-alb"])["LoadBalancers"][0]["DNSName"]  # type: ignore[attr-defined]
+    assert [event["message"] for event in lines] == [f"http://{dns} {NAME}"]
 
 
 def test_second_run_changes_nothing_and_builds_nothing(site: dict[str, PlaybookResult]) -> None:

@@ -103,7 +103,8 @@ def without(policy: dict[str, Any], action: str) -> dict[str, Any]:
 
 
 def allows(policy: dict[str, Any], action: str, resource: str, context: dict[str, str] | None = None) -> bool:
-    """IAM's evaluation for Allow statements with wildcards, StringEquals and StringLike (all this project uses)."""
+    """IAM's evaluation for Allow statements with wildcards, StringEquals, StringLike and ArnLike (all this project
+    uses; ArnLike matches like StringLike for whole ARNs)."""
     for statement in policy["Statement"]:
         if statement["Effect"] != "Allow":
             continue
@@ -167,6 +168,10 @@ DEPLOY_IMPLICIT = [
 SITE_IMPLICIT = [
     *DEPLOY_IMPLICIT,
     ("ecs:TagResource", ARN["service"], {"ecs:CreateAction": "CreateService"}),
+    # The install's one-off task (ecs_run_task): RunTask on the family in our cluster, StopTask on a timeout; RunTask
+    # passes the task's roles (iam:PassRole, above).
+    ("ecs:RunTask", ARN["task_definition"], {"ecs:cluster": f"arn:aws:ecs:eu-west-1:{ACCOUNT}:cluster/ecspress-dev"}),
+    ("ecs:StopTask", ARN["task"], {}),
     # Create* with tags: each service authorizes its tagging action too.
     ("ec2:CreateTags", "*", {}),
     ("rds:AddTagsToResource", f"arn:aws:rds:eu-west-1:{ACCOUNT}:db:ecspress-dev", {}),

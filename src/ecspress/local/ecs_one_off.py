@@ -66,7 +66,10 @@ def start(backend: EC2ContainerServiceBackend, task: Task, definition: Any, over
     run.ship_logs = ecs_rollout.log_sink(backend)
     run.prepare = lambda: rds_databases.reconcile(backend.account_id, backend.region_name)
     _RUNS[task.task_arn] = (task, run)
-    resolve = lambda reference: ecs_rollout.resolve_secret(backend, reference)  # noqa: E731
+
+    def resolve(reference: str) -> str:
+        return ecs_rollout.resolve_secret(backend, reference)
+
     threading.Thread(target=ecs_tasks.start, args=(run, resolve), daemon=True).start()
 
 
