@@ -48,4 +48,5 @@ def resource_names(name: str) -> dict[str, str]:
         "local_db": f"{name}-db",
         "local_network": f"{name}-net",
         "local_db_volume": f"{name}-db-data",
+        "local_uploads_volume": f"{name}-uploads",
     }

@@ -44,6 +44,23 @@ def outcome(task: dict[str, Any], container: str, expected_exit_codes: tuple[int
     return Outcome("failed", None if exit_code is None else int(exit_code), failure_reason(task, found, exit_code))
 
 
+def awslogs_stream(task_definition: dict[str, Any], container: str, task_arn: str) -> tuple[str, str]:
+    """(log group, stream) where the awslogs driver writes ``container``'s output of the task: the stream is
+    ``<awslogs-stream-prefix>/<container>/<task id>`` (just the task id without a prefix); ("", "") without awslogs.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html"""
+    for definition in task_definition.get("containerDefinitions") or []:
+        if definition.get("name") != container:
+            continue
+        configuration = definition.get("logConfiguration") or {}
+        options = configuration.get("options") or {}
+        if configuration.get("logDriver") != "awslogs" or not options.get("awslogs-group"):
+            return "", ""
+        task_id = task_arn.rsplit("/", 1)[-1]
+        prefix = options.get("awslogs-stream-prefix")
+        return str(options["awslogs-group"]), f"{prefix}/{container}/{task_id}" if prefix else task_id
+    return "", ""
+
+
 def failure_reason(task: dict[str, Any], container: dict[str, Any] | None, exit_code: Any) -> str:
     """One line: what stopped the task, then what the container says (its reason or exit code)."""
     stop_code = str(task.get("stopCode") or "")

@@ -136,6 +136,16 @@ stopped_reason:
   returned: always
   type: str
   sample: Essential container in task exited
+log_group:
+  description: CloudWatch Logs group of I(container)'s output (awslogs driver); empty without one, or in check mode.
+  returned: always
+  type: str
+  sample: /ecs/wordpress-prod
+log_stream:
+  description: The task's stream of I(container) in I(log_group) (C(<prefix>/<container>/<task id>)).
+  returned: always
+  type: str
+  sample: wordpress/wordpress/0123456789abcdef0123456789abcdef
 """
 
 import time
@@ -147,8 +157,18 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.ecspress.wordpress.plugins.module_utils._one_off import outcome
+from ansible_collections.ecspress.wordpress.plugins.module_utils._one_off import awslogs_stream, outcome
 from ansible_collections.ecspress.wordpress.plugins.module_utils._retries import retry_decorator
+
+# What every answer holds, before anything ran (check mode, a task ECS did not start).
+EMPTY: dict[str, Any] = {
+    "task_arn": "",
+    "exit_code": None,
+    "stop_code": "",
+    "stopped_reason": "",
+    "log_group": "",
+    "log_stream": "",
+}
 
 
 def run_request(params: dict[str, Any]) -> dict[str, Any]:
@@ -179,10 +199,7 @@ def start_task(module: AnsibleAWSModule, ecs: Any) -> str:
         module.fail_json(
             msg=f"ECS did not start the task: {failure.get('reason', 'no task and no failure in the answer')}"
             f"{' (' + failure['detail'] + ')' if failure.get('detail') else ''}",
-            task_arn="",
-            exit_code=None,
-            stop_code="",
-            stopped_reason="",
+            **EMPTY,
         )
     return str(answer["tasks"][0]["taskArn"])
 
@@ -199,10 +216,7 @@ def wait_stopped(module: AnsibleAWSModule, ecs: Any, task_arn: str) -> dict[str,
             status = tasks[0].get("lastStatus") if tasks else "not described"
             module.fail_json(
                 msg=f"the task did not stop within {module.params['timeout']} s (last status {status}); it was stopped",
-                task_arn=task_arn,
-                exit_code=None,
-                stop_code="",
-                stopped_reason="",
+                **{**EMPTY, "task_arn": task_arn},
             )
         time.sleep(module.params["poll_interval"])
 
@@ -227,15 +241,19 @@ def main() -> None:
         supports_check_mode=True,
     )
     if module.check_mode:
-        module.exit_json(changed=True, task_arn="", exit_code=None, stop_code="", stopped_reason="")
+        module.exit_json(changed=True, **EMPTY)
     ecs = module.client("ecs", retry_decorator=retry_decorator())
     try:
         task_arn = start_task(module, ecs)
         task = wait_stopped(module, ecs, task_arn)
+        definition = ecs.describe_task_definition(taskDefinition=task["taskDefinitionArn"], aws_retry=True)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         module.fail_json_aws(error, msg=f"ECS refused to run or describe a task of {module.params['task_definition']}")
     ended = outcome(task, module.params["container"], tuple(module.params["expected_exit_codes"]))
+    group, stream = awslogs_stream(definition["taskDefinition"], module.params["container"], task_arn)
     result = {
+        "log_group": group,
+        "log_stream": stream,
         "task_arn": task_arn,
         "exit_code": ended.exit_code,
         "stop_code": str(task.get("stopCode") or ""),

@@ -13,7 +13,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ecspress import settings
-from ecspress.commands import cmd_deploy, cmd_doctor, cmd_down, cmd_logs, cmd_rollback, cmd_status, cmd_up
+from ecspress.commands import (
+    cmd_admin,
+    cmd_deploy,
+    cmd_doctor,
+    cmd_down,
+    cmd_logs,
+    cmd_rollback,
+    cmd_status,
+    cmd_up,
+    cmd_wp,
+)
 from ecspress.errors import EXIT_USAGE, UsageError
 
 DEFAULT_INVENTORY = "inventories/local"
@@ -27,6 +37,7 @@ examples:
   ecspress rollback                            back to the previous revision, wait
   ecspress status --json                       the service, its rollout, image digest and URL
   ecspress logs --follow                       the WordPress containers' log lines, as they come
+  ecspress admin reset-password admin          a new password into the admin secret, set in WordPress
   ecspress down --yes                          tear everything down (local: stop the stack too)
 
 exit codes: 0 ok, 1 the run failed (status: the rollout failed, rolled back or stalled), 2 bad usage or a
@@ -68,6 +79,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "  ecspress logs --since 2h\n  ecspress logs --follow            # then new lines as they come (Ctrl-C ends)\n"
         "  ecspress logs -i inventories/aws --limit prod --since 1d\n\n"
         "Locally the stand-in ships the local tasks' output into its CloudWatch Logs, so the same command works.",
+    ),
+    "admin": (
+        "run an admin command as a one-off ECS task of the running revision (playbooks/admin.yml)",
+        "commands:\n  reset-password USER     a new password, generated into the secret <name>/wordpress-admin (never\n"
+        "                          printed), then set for USER\n"
+        "  site-url URL            WordPress's home and siteurl, the old URL replaced in posts and options\n"
+        "  activate-theme SLUG     a theme the image ships\n  activate-plugin SLUG    a plugin the image ships\n\n"
+        "examples:\n  ecspress admin activate-theme twentytwentyfive\n"
+        "  ecspress admin reset-password admin -i inventories/aws --limit prod\n"
+        "  ecspress admin site-url https://www.example.com/ --json\n\n"
+        "The task runs the deployed image and settings inside the VPC (never through the public URL); its output is\n"
+        "printed after the run. Exit 0 also when there was nothing to change (the output says so).",
+    ),
+    "wp": (
+        "run WP-CLI as a one-off ECS task of the running revision (when the image carries WP-CLI)",
+        "examples:\n  ecspress wp -- plugin list\n  ecspress wp -i inventories/aws --limit prod -- option get home\n\n"
+        "The image does not carry WP-CLI yet (/usr/local/bin/wp): the command then fails and says so.",
     ),
     "down": (
         "tear the site down (playbooks/teardown.yml); asks for confirmation unless --yes",
@@ -134,7 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     logs = commands.choices["logs"]
     logs.add_argument("--since", default="10m", help="how far back: 30s, 10m, 2h, 1d (default: 10m)")
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing new lines until interrupted")
-    for name in ("up", "deploy", "rollback"):
+    admin = commands.choices["admin"]
+    admin.add_argument(
+        "admin_command", choices=["reset-password", "site-url", "activate-theme", "activate-plugin"], metavar="COMMAND"
+    )
+    admin.add_argument("admin_args", nargs=1, metavar="ARG", help="the user, URL, theme or plugin")
+    commands.choices["wp"].add_argument("wp_args", nargs="+", metavar="ARGS", help="WP-CLI's arguments, after --")
+    for name in ("up", "deploy", "rollback", "admin", "wp"):
         commands.choices[name].add_argument(
             "--json",
             action="store_true",
@@ -155,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a revision (6, family:6 or its ARN) or an image by digest (sha256:… or repo@sha256:…); "
         "default: the revision before the one the service runs",
     )
-    for name in ("up", "deploy", "rollback"):
+    for name in ("up", "deploy", "rollback", "admin", "wp"):
         commands.choices[name].add_argument(
             "--check",
             action="store_true",
@@ -176,6 +210,8 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "rollback": cmd_rollback,
     "status": cmd_status,
     "logs": cmd_logs,
+    "admin": cmd_admin,
+    "wp": cmd_wp,
     "down": cmd_down,
     "doctor": cmd_doctor,
 }

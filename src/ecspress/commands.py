@@ -83,14 +83,19 @@ def _command_line(args: argparse.Namespace) -> str:
     return " ".join(["ecspress", *args.argv])
 
 
+AfterRun = Callable[[RunResult, Any], dict[str, Any]]
+
+
 def cmd_up(
     args: argparse.Namespace,
     playbook: str = "site.yml",
     extravars: dict[str, Any] | None = None,
     builds: bool = True,
+    after: AfterRun | None = None,
 ) -> int:
-    """up, deploy and rollback: the run under the environment's lock; `builds`: the run may build an image, so the
-    Docker engine must answer (a rollback builds nothing and needs it only for the local site)."""
+    """up, deploy, rollback and admin: the run under the environment's lock; `builds`: the run may build an image, so
+    the Docker engine must answer (a rollback builds nothing and needs it only for the local site). `after` reads
+    what the run published once it ended (printing to the progress stream) and adds fields to the --json document."""
     root, inventory = _context(args)
 
     def body() -> int:
@@ -116,8 +121,9 @@ def cmd_up(
         code = report(result, out=out)
         if args.check and code == EXIT_OK:
             code = check_outcome(result.changed, out=out)
+        extra = after(result, out) if after is not None else {}
         if args.json:
-            print(json.dumps(result_document(result, code, args.check), indent=2, sort_keys=True))
+            print(json.dumps({**result_document(result, code, args.check), **extra}, indent=2, sort_keys=True))
         return code
 
     return _locked(root, inventory, args.limit, _command_line(args), body)
@@ -155,6 +161,41 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     return cmd_up(args, playbook="rollback.yml", extravars={"ecspress_rollback_to": args.to}, builds=False)
+
+
+def admin_output(result: RunResult, out: Any) -> dict[str, Any]:
+    """What the admin command printed (its task's log stream), shown after the run and returned for --json."""
+    published = dict(result.custom_stats.get("ecspress_admin") or {})
+    lines: list[str] = []
+    if published.get("log_group") and published.get("log_stream"):
+        from ecspress import logs
+
+        client = logs_client(
+            {"log_region": published.get("region"), "aws_endpoint_url": published.get("aws_endpoint_url")},
+            local=bool(published.get("aws_endpoint_url")),
+        )
+        lines = logs.stream_messages(client, str(published["log_group"]), str(published["log_stream"]))
+        task = str(published.get("task_arn", "")).rsplit("/", 1)[-1]
+        print(f"output of the one-off task {task}:", file=out)
+        for line in lines:
+            print(f"  {line}", file=out)
+    return {
+        "admin_task_arn": published.get("task_arn", ""),
+        "admin_exit_code": published.get("exit_code"),
+        "admin_output": lines,
+    }
+
+
+def cmd_admin(args: argparse.Namespace) -> int:
+    words = [args.admin_command, *args.admin_args]
+    return cmd_up(
+        args, playbook="admin.yml", extravars={"ecspress_admin_command": words}, builds=False, after=admin_output
+    )
+
+
+def cmd_wp(args: argparse.Namespace) -> int:
+    args.admin_command, args.admin_args = "wp", list(args.wp_args)
+    return cmd_admin(args)
 
 
 def confirm_teardown(args: argparse.Namespace, inventory: Inventory, ask: Callable[[str], str] = input) -> None:

@@ -38,6 +38,19 @@ def render(event: Mapping[str, Any]) -> str:
     return f"{when:%Y-%m-%dT%H:%M:%S.%f}"[:-3] + f"Z {task_id(str(event.get('logStreamName', '')))} {message}"
 
 
+def stream_messages(client: Any, group: str, stream: str) -> list[str]:
+    """Every message of one stream, oldest first (all pages): the output of one task's container."""
+    messages: list[str] = []
+    request: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startFromHead": True}
+    while True:
+        answer = client.get_log_events(**request)
+        messages += [str(event.get("message", "")).rstrip("\n") for event in answer.get("events") or []]
+        token = answer.get("nextForwardToken")
+        if not answer.get("events") or token == request.get("nextToken"):
+            return messages
+        request["nextToken"] = token
+
+
 def events_since(client: Any, group: str, start_ms: int) -> list[dict[str, Any]]:
     """Every event of the group from start_ms on, oldest first (all pages)."""
     found: list[dict[str, Any]] = []

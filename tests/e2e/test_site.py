@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -135,6 +136,29 @@ def test_wordpress_answers_on_localhost(site: dict[str, PlaybookResult]) -> None
     page = requests.get(f"http://127.0.0.1:{PORT}/", timeout=10)
     assert page.status_code == 200 and "ecspress WordPress" in page.text
     assert f"WordPress: http://127.0.0.1:{PORT}/" in site["first"].stdout
+    assert f"the password: the file {SECRETS}/admin_password)" in site["first"].stdout
+
+
+def test_the_theme_of_the_image_renders_with_the_uploads_where_the_task_mounts_efs(
+    site: dict[str, PlaybookResult],
+) -> None:
+    """Fargate's layout locally: a volume at the task definition's EFS mount path (the uploads only), and the theme the
+    image ships still renders (a volume over the whole wp-content would hide it)."""
+    ecs = aws("ecs")
+    revision = ecs.describe_services(cluster=NAME, services=[NAME])["services"][0]["taskDefinition"]  # type: ignore[attr-defined]
+    container = ecs.describe_task_definition(taskDefinition=revision)["taskDefinition"]["containerDefinitions"][0]  # type: ignore[attr-defined]
+    (efs_path,) = [mount["containerPath"] for mount in container["mountPoints"]]
+    inspected = json.loads(
+        subprocess.run(
+            ["docker", "container", "inspect", f"{NAME}-wordpress"], capture_output=True, text=True, check=True
+        ).stdout
+    )[0]
+    volumes = {mount["Destination"]: mount["Name"] for mount in inspected["Mounts"] if mount["Type"] == "volume"}
+    assert volumes == {efs_path: f"{NAME}-uploads"}
+    page = requests.get(f"http://127.0.0.1:{PORT}/", timeout=10).text
+    stylesheets = re.findall(rf"http://127\.0\.0\.1:{PORT}/wp-content/themes/[a-z0-9-]+/[^'\"]+\.css[^'\"]*", page)
+    assert stylesheets, page[:2000]
+    assert requests.get(stylesheets[0], timeout=10).status_code == 200
 
 
 def test_the_running_container_uses_the_pushed_digest(site: dict[str, PlaybookResult]) -> None:
@@ -208,6 +232,41 @@ def test_the_deploy_installed_wordpress_with_a_one_off_task_and_the_password_of_
     )["events"]
     dns = aws("elbv2").describe_load_balancers(Names=[f"{NAME}-alb"])["LoadBalancers"][0]["DNSName"]  # type: ignore[attr-defined]
     assert [event["message"] for event in lines] == [f"http://{dns} {NAME}"]
+
+
+def test_ecspress_admin_runs_commands_as_one_off_tasks(site: dict[str, PlaybookResult], e2e_inventory: Path) -> None:
+    """`ecspress admin`: a new admin password into the secret and WordPress, a theme the image ships, the site URL;
+    each a one-off task whose output the command prints; a bad argument fails with the image's own words."""
+    manager = aws("secretsmanager")
+    before = manager.get_secret_value(SecretId=f"{NAME}/wordpress-admin")["SecretString"]  # type: ignore[attr-defined]
+    reset = ecspress("admin", "reset-password", "admin", "-i", str(e2e_inventory), "--json")
+    assert reset.returncode == 0, reset.stdout[-3000:] + reset.stderr[-3000:]
+    document = json.loads(reset.stdout)
+    assert (document["admin_exit_code"], document["admin_output"]) == (
+        0,
+        ["ecspress-wp-admin: the password of 'admin' is the secret's now; its sessions ended"],
+    )
+    assert manager.get_secret_value(SecretId=f"{NAME}/wordpress-admin")["SecretString"] != before  # type: ignore[attr-defined]
+    login = (
+        'require "/usr/share/wordpress/wp-load.php";'
+        ' $user = wp_authenticate("admin", getenv("WORDPRESS_ADMIN_PASSWORD"));'
+        " exit(is_wp_error($user) ? 4 : 0);"
+    )
+    assert one_off(["php", "-r", login], {})["containers"][0].get("exitCode") == 0  # the new secret is the password
+
+    theme = ecspress("admin", "activate-theme", "twentytwentyfive", "-i", str(e2e_inventory))
+    assert theme.returncode == 0, theme.stdout[-3000:] + theme.stderr[-3000:]
+    assert "ecspress-wp-admin: the theme twentytwentyfive is active already" in theme.stdout
+    missing = ecspress("admin", "activate-theme", "no-such-theme", "-i", str(e2e_inventory))
+    assert missing.returncode == 1, missing.stdout[-3000:] + missing.stderr[-3000:]
+    assert "exit code 2" in missing.stdout
+    assert "ecspress-wp-admin: no theme 'no-such-theme' in the image; it has: twentytwentyfive" in missing.stdout
+
+    moved = ecspress("admin", "site-url", "https://www.example.test/", "-i", str(e2e_inventory))
+    assert moved.returncode == 0, moved.stdout[-3000:] + moved.stderr[-3000:]
+    assert "ecspress-wp-admin: the site URL is https://www.example.test (was http://" in moved.stdout
+    again = ecspress("admin", "site-url", "https://www.example.test/", "-i", str(e2e_inventory))
+    assert "the site URL is https://www.example.test already" in again.stdout
 
 
 def test_second_run_changes_nothing_and_builds_nothing(site: dict[str, PlaybookResult]) -> None:

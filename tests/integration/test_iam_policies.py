@@ -250,6 +250,8 @@ CONDITIONAL = {
     "iam:UpdateAssumeRolePolicy": "iam_role: the trust policy changed",
     "iam:UpdateRole": "iam_role: the description changed",
     "logs:TagLogGroup": "cloudwatchlogs_log_group: tags changed",
+    "logs:FilterLogEvents": "the ecspress CLI, not a playbook: `ecspress logs`",
+    "logs:GetLogEvents": "the ecspress CLI, not a playbook: the output `ecspress admin` prints",
     "logs:UntagLogGroup": "cloudwatchlogs_log_group purges tags",
     "rds:ModifyDBInstance": "rds_instance: settings changed; teardown with database_force_delete",
     "rds:ModifyDBSubnetGroup": "rds_subnet_group: the private subnets changed",

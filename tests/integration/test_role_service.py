@@ -299,7 +299,7 @@ def test_wp_content_is_an_encrypted_efs_access_point_mounted_in_the_task(stack: 
     config = volume["efsVolumeConfiguration"]
 
     (mount,) = container["mountPoints"]
-    assert (mount["sourceVolume"], mount["containerPath"]) == (volume["name"], "/var/lib/wordpress/wp-content")
+    assert (mount["sourceVolume"], mount["containerPath"]) == (volume["name"], "/var/lib/wordpress/wp-content/uploads")
     assert not mount.get("readOnly")
     assert config["fileSystemId"] == file_system["FileSystemId"]
     assert config["rootDirectory"] == "/"
@@ -307,7 +307,7 @@ def test_wp_content_is_an_encrypted_efs_access_point_mounted_in_the_task(stack: 
     assert config["authorizationConfig"] == {"accessPointId": access_point["AccessPointId"], "iam": "ENABLED"}
     assert file_system["Encrypted"] is True
     assert access_point["PosixUser"] == {"Uid": 33, "Gid": 33}
-    assert access_point["RootDirectory"]["Path"] == "/wp-content"
+    assert access_point["RootDirectory"]["Path"] == "/wp-content/uploads"
     targets = efs.describe_mount_targets(FileSystemId=file_system["FileSystemId"])["MountTargets"]
     assert sorted(t["SubnetId"] for t in targets) == sorted(stack.network["private_subnet_ids"])
     for target in targets:

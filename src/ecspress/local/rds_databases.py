@@ -41,8 +41,14 @@ def instances(account_id: str, region: str) -> list[Any]:
     return [db for db in rds_backends[account_id][region].databases.values() if str(db.engine) in ENGINES]
 
 
+def master_password(db: Any) -> str:
+    """The master password moto keeps (its `master_user_password` property refuses to be read, as the API does)."""
+    return str(getattr(db, "_master_user_password", "") or "")
+
+
 def run_args(db: Any, place: str) -> list[str]:
     """`docker run` words for one DB instance: the master user and initial database as CreateDBInstance made them."""
+    password = master_password(db)
     return [
         "run",
         "--detach",
@@ -59,11 +65,11 @@ def run_args(db: Any, place: str) -> list[str]:
         "--label",
         f"{ecs_tasks.SERVER_LABEL}={ecs_tasks.server_id()}",
         "--env",
-        f"MARIADB_ROOT_PASSWORD={db.master_user_password}",
+        f"MARIADB_ROOT_PASSWORD={password}",
         "--env",
         f"MARIADB_USER={db.master_username}",
         "--env",
-        f"MARIADB_PASSWORD={db.master_user_password}",
+        f"MARIADB_PASSWORD={password}",
         "--env",
         f"MARIADB_DATABASE={db.db_name or ''}",
         MARIADB_IMAGE,

@@ -13,7 +13,7 @@ def test_the_server_answers_at_the_endpoint_with_the_master_user_and_the_initial
         db_instance_identifier="wp-dev",
         address="wp-dev.aaaaaaaaaa.us-east-1.rds.amazonaws.com",
         master_username="wordpress",
-        master_user_password="pw-1",
+        _master_user_password="pw-1",
         db_name="wordpress",
     )
     args = rds_databases.run_args(db, "123456789012/us-east-1")

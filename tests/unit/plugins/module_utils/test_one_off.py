@@ -56,3 +56,16 @@ def test_a_container_of_another_name_fails() -> None:
 
 def test_a_stop_without_any_reason_still_says_so() -> None:
     assert outcome(task(containers=[{"name": "wordpress"}]), "wordpress").reason == "the task stopped without a reason"
+
+
+def test_the_awslogs_stream_of_the_container() -> None:
+    from ansible_collections.ecspress.wordpress.plugins.module_utils._one_off import awslogs_stream
+
+    awslogs = {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/wp", "awslogs-stream-prefix": "wordpress"}}
+    definition = {"containerDefinitions": [{"name": "sidecar"}, {"name": "wordpress", "logConfiguration": awslogs}]}
+    arn = "arn:aws:ecs:eu-west-1:123456789012:task/wp/0123abcd"
+    assert awslogs_stream(definition, "wordpress", arn) == ("/ecs/wp", "wordpress/wordpress/0123abcd")
+    del awslogs["options"]["awslogs-stream-prefix"]
+    assert awslogs_stream(definition, "wordpress", arn) == ("/ecs/wp", "0123abcd")
+    assert awslogs_stream(definition, "sidecar", arn) == ("", "")
+    assert awslogs_stream(definition, "other", arn) == ("", "")
