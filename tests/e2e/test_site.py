@@ -217,7 +217,7 @@ def test_the_deploy_installed_wordpress_with_a_one_off_task_and_the_password_of_
     secret = aws("secretsmanager").describe_secret(SecretId=f"{NAME}/wordpress-admin")  # type: ignore[attr-defined]
     assert {"Key": "ecspress:wordpress-installed", "Value": "true"} in secret["Tags"]
     login = (
-        'define("WP_INSTALLING", true); require "/usr/share/wordpress/wp-load.php";'
+        '$_SERVER["HTTP_HOST"] = "localhost"; require "/usr/share/wordpress/wp-load.php";'
         ' $user = wp_authenticate(getenv("WHO"), getenv("WORDPRESS_ADMIN_PASSWORD"));'
         ' echo get_option("home"), " ", get_option("blogname"), "\\n"; exit(is_wp_error($user) ? 4 : 0);'
     )
@@ -248,7 +248,7 @@ def test_ecspress_admin_runs_commands_as_one_off_tasks(site: dict[str, PlaybookR
     )
     assert manager.get_secret_value(SecretId=f"{NAME}/wordpress-admin")["SecretString"] != before  # type: ignore[attr-defined]
     login = (
-        'require "/usr/share/wordpress/wp-load.php";'
+        '$_SERVER["HTTP_HOST"] = "localhost"; require "/usr/share/wordpress/wp-load.php";'
         ' $user = wp_authenticate("admin", getenv("WORDPRESS_ADMIN_PASSWORD"));'
         " exit(is_wp_error($user) ? 4 : 0);"
     )
@@ -347,6 +347,61 @@ def running_image() -> str:
         text=True,
         check=True,
     ).stdout.strip()
+
+
+SITE_CHECK = "The home page is WordPress from a working database"
+DB_DOWN = (
+    'WordPress cannot reach its database ("Error establishing a database connection", HTTP 500): a wrong database '
+    "password or user, or the database is stopped or not reachable from the tasks"
+)
+
+
+def converge_service_and_deploy(tmp_path: Path, label: str, **extra: Any) -> PlaybookResult:
+    extravars = {"ecspress_name": NAME, "local_run_port": PORT, **extra}
+    return run_playbook("site.yml", extravars=extravars, tags="service,deploy", private_dir=tmp_path / label)
+
+
+def test_a_deploy_fails_with_the_reason_when_the_database_is_stopped(
+    site: dict[str, PlaybookResult], tmp_path: Path
+) -> None:
+    """The ALB's health check (a static file) passes; the deploy's own check of the home page through the load
+    balancer does not, and says why. Started again, the same run passes."""
+    rds = aws("rds")
+    rds.stop_db_instance(DBInstanceIdentifier=NAME)  # type: ignore[attr-defined]
+    try:
+        time.sleep(12)  # the stand-in stops the server in the background, as AWS does
+        stopped = converge_service_and_deploy(tmp_path, "stopped")
+        assert stopped.rc != 0
+        (failure,) = stopped.failed_tasks
+        assert failure.startswith(f"{SITE_CHECK}: The rollout completed, but the site does not work: http://"), failure
+        assert failure.endswith(f"answered: {DB_DOWN}."), failure
+    finally:
+        rds.start_db_instance(DBInstanceIdentifier=NAME)  # type: ignore[attr-defined]
+    time.sleep(8)
+    again = converge_service_and_deploy(tmp_path, "started")
+    assert again.rc == 0, again.failed_tasks
+
+
+def test_a_deploy_of_tasks_with_a_wrong_database_password_fails_with_the_reason(
+    site: dict[str, PlaybookResult], tmp_path: Path
+) -> None:
+    """New tasks that read a wrong password from the secret pass their health checks; the deploy says the site does not
+    work, and why. The secret put right, the next deploy passes."""
+    manager = aws("secretsmanager")
+    secret_id = f"{NAME}/database"
+    right = manager.get_secret_value(SecretId=secret_id)["SecretString"]  # type: ignore[attr-defined]
+    manager.put_secret_value(
+        SecretId=secret_id, SecretString=json.dumps({**json.loads(right), "password": "wrong-password-1"})
+    )  # type: ignore[attr-defined]
+    try:
+        wrong = converge_service_and_deploy(tmp_path, "wrong", service_environment={"ECSPRESS_TEST": "wrong password"})
+        assert wrong.rc != 0
+        (failure,) = wrong.failed_tasks
+        assert failure.endswith(f"answered: {DB_DOWN}."), failure
+    finally:
+        manager.put_secret_value(SecretId=secret_id, SecretString=right)  # type: ignore[attr-defined]
+    fixed = converge_service_and_deploy(tmp_path, "fixed")
+    assert fixed.rc == 0, fixed.failed_tasks
 
 
 def test_ecspress_deploy_rolls_out_a_changed_opcache_value(

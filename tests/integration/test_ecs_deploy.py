@@ -235,6 +235,15 @@ def test_role_rolls_a_pushed_digest_to_completed(
     result = deploy_role(playbook_runner, tmp_path, moto, service["name"], f"{REGISTRY}/{REPOSITORY}@{digests['v2']}")
     assert result.rc == 0, result.failed_tasks
     assert "state: completed" in result.stdout
+    # The image of the revision that rolled out is marked for the registry's lifecycle policy (it keeps the images of
+    # the last deployed revisions), once: a second deploy of the same revision tags nothing.
+    revision = current(service).rsplit("/", 1)[1].replace(":", "-")
+    images = moto.client("ecr").describe_images(repositoryName=REPOSITORY, imageIds=[{"imageDigest": digests["v2"]}])
+    assert f"deployed-{revision}" in images["imageDetails"][0]["imageTags"]
+    again = deploy_role(playbook_runner, tmp_path, moto, service["name"], f"{REGISTRY}/{REPOSITORY}@{digests['v2']}")
+    assert again.rc == 0 and "Tag the image deployed-<family>-<revision> in ECR" not in again.changed_tasks, (
+        again.changed_tasks
+    )
 
 
 def test_the_seeds_failure_is_named_rolled_back_shown_and_recovered(
@@ -328,7 +337,15 @@ def test_rollback_goes_to_the_previous_revision_then_to_a_named_one_and_refuses_
 
     back = rollback(playbook_runner, moto, name)
     assert back.rc == 0, back.failed_tasks
-    assert current(service) == first and back.changed_tasks == ["Roll the service onto the revision"]
+    # The revision rolled back to has its image marked as deployed (the lifecycle policy keeps it).
+    tag = f"deployed-{first.rsplit('/', 1)[1].replace(':', '-')}"
+    assert current(service) == first
+    assert back.changed_tasks == [
+        "Roll the service onto the revision",
+        "Tag the image deployed-<family>-<revision> in ECR",
+    ]
+    images = moto.client("ecr").describe_images(repositoryName=REPOSITORY, imageIds=[{"imageDigest": digests["v1"]}])
+    assert tag in images["imageDetails"][0]["imageTags"]
     assert f"{REGISTRY}/{REPOSITORY}@{digests['v1']} is completed on {first}" in " ".join(back.stdout.split())
     assert revisions(service) == [first, second], "a rollback to a revision registers nothing"
 
@@ -382,7 +399,9 @@ def test_deploy_image_promotes_a_tested_digest_without_building(
     definition = service["ecs"].describe_task_definition(taskDefinition=current(service))["taskDefinition"]
     assert definition["containerDefinitions"][0]["image"] == wanted
     tags = moto.client("ecr").describe_images(repositoryName=f"{name}/wordpress")["imageDetails"]
-    assert [(i["imageDigest"], i["imageTags"]) for i in tags] == [(digests["v2"], [f"promoted-{digests['v2'][7:23]}"])]
+    revision = current(service).rsplit("/", 1)[1].replace(":", "-")
+    promoted_tags = [f"promoted-{digests['v2'][7:23]}", f"deployed-{revision}"]
+    assert [(i["imageDigest"], sorted(i["imageTags"])) for i in tags] == [(digests["v2"], sorted(promoted_tags))]
 
     again = promote(playbook_runner, moto, name, tested)
     assert again.rc == 0 and again.changed == 0, again.changed_tasks

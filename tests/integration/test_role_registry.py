@@ -35,7 +35,14 @@ def test_repository_shape_idempotence_and_teardown(moto_server: MotoServer, play
     assert repository["imageScanningConfiguration"] == {"scanOnPush": True}
     assert repository["imageTagMutability"] == "IMMUTABLE"
     policy = json.loads(ecr.get_lifecycle_policy(repositoryName=f"{name}/wordpress")["lifecyclePolicyText"])
-    assert policy["rules"][0]["selection"]["countNumber"] == 5
+    kept_deployed, kept = policy["rules"]
+    assert kept_deployed["selection"] == {
+        "tagStatus": "tagged",
+        "tagPatternList": ["deployed-*"],
+        "countType": "imageCountMoreThan",
+        "countNumber": 10,
+    }
+    assert (kept["rulePriority"], kept["selection"]["tagStatus"], kept["selection"]["countNumber"]) == (2, "any", 5)
     assert "repository_uri" in second.stdout and repository["repositoryUri"] in second.stdout
     assert "host: 127.0.0.1:5000" in second.stdout  # the local inventory's data plane (ecspress_registry_host)
 

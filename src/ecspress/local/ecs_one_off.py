@@ -13,7 +13,8 @@ neither be started nor waited for locally. This model answers ``RunTask`` with t
 (``ecs_tasks``: same network, secrets, log shipping as the service tasks of ``ecs_rollout``), with the databases of
 the local RDS model reachable (``rds_databases``); ``DescribeTasks`` and ``ListTasks`` report their state as ECS
 does, ``StopTask`` stops them. The tasks' containers are removed a few seconds after they exit (their output is in
-CloudWatch Logs by then). ``ECSPRESS_LOCAL_RUN_TASKS=0`` leaves RunTask to moto.
+CloudWatch Logs by then). With ``ECSPRESS_LOCAL_RUN_TASKS=0`` a RunTask's task is STOPPED at once with
+``TaskFailedToStart`` and says why (never a made-up exit code).
 """
 
 from __future__ import annotations
@@ -101,13 +102,6 @@ def _wrap_run_task(original: Any) -> Any:
         *args: Any,
         **kwargs: Any,
     ) -> list[Task]:
-        if not ecs_tasks.enabled():
-            return list(
-                original(
-                    self, cluster_str, task_definition_str, count, overrides, started_by, tags, launch_type,
-                    networking_configuration, *args, **kwargs,
-                )
-            )  # fmt: skip
         with ecs_rollout._LOCK:
             cluster = self._get_cluster(cluster_str)
             definition = self.describe_task_definition(task_definition_str)
@@ -127,7 +121,11 @@ def _wrap_run_task(original: Any) -> Any:
                     tags=tags or [],
                     launch_type=launch_type or "FARGATE",
                 )
-                start(self, task, definition, overrides or {})
+                if ecs_tasks.enabled():
+                    start(self, task, definition, overrides or {})
+                else:  # never a made-up exit code: the task says it did not run
+                    reason = "CannotStartContainerError: the local stand-in runs no tasks (ECSPRESS_LOCAL_RUN_TASKS=0)"
+                    ecs_rollout.set_stopped(task, "TaskFailedToStart", reason, {})
                 tasks.append(task)
             return tasks
 

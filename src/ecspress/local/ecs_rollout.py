@@ -66,7 +66,7 @@ import requests
 from moto.ecr.models import ecr_backends
 from moto.ecs.models import EC2ContainerServiceBackend, Service, Task
 
-from ecspress.local import ecs_tasks, rds_databases
+from ecspress.local import alb_front, ecs_tasks, rds_databases
 from ecspress.local.ecs_tasks import LOCAL_REGISTRY_HOSTS, REGISTRY_CREDENTIALS
 
 MANIFEST_TYPES = ", ".join(
@@ -496,6 +496,7 @@ def advance_running(backend: EC2ContainerServiceBackend, service: Service, rollo
         _RUNNING[service.arn] = [rollout.current]
         rollout.current = None
         complete(backend, service, rollout)
+        alb_front.forward(backend, service, run.names[0])
     elif seen.state == ecs_tasks.STOPPED:
         ecs_tasks.stop(run)
         set_stopped(task, seen.stop_code, seen.reason, seen.containers)
@@ -622,6 +623,7 @@ def _wrap_delete_service(original: Any) -> Any:
             for deployment in deployments_of(service):
                 stop_current(_ROLLOUTS.get(deployment["id"]), "Service deleted")
             retire_running(service, "Service deleted")
+            alb_front.forget(self, service)
             return service
 
     return delete_service

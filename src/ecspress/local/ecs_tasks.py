@@ -417,7 +417,8 @@ def container_outcome(state: dict[str, Any] | None) -> tuple[int | None, str]:
         return None, ""
     if state.get("OOMKilled"):
         return int(state.get("ExitCode", 137)), "OutOfMemoryError: Container killed due to memory usage"
-    return int(state.get("ExitCode", 0)), f"Exit code {state.get('ExitCode', 0)}"
+    # ECS gives a container that exited by itself an exitCode and no reason (reasons are for errors).
+    return int(state.get("ExitCode", 0)), ""
 
 
 def target_observation(run: TaskRun) -> Observation:

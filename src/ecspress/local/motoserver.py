@@ -18,7 +18,16 @@ os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
-from ecspress.local import aws_rules, ecr_bridge, ecs_one_off, ecs_rollout, ecs_tasks, moto_compat
+from ecspress.local import (
+    alb_front,
+    aws_rules,
+    ecr_bridge,
+    ecs_one_off,
+    ecs_rollout,
+    ecs_tasks,
+    moto_compat,
+    rds_databases,
+)
 
 
 def serve(host: str, port: int) -> None:
@@ -27,10 +36,12 @@ def serve(host: str, port: int) -> None:
     applied += aws_rules.apply_all()
     applied.append(ecs_rollout.install())
     applied.append(ecs_one_off.install())
+    applied.append(rds_databases.install())
     applied.append(ecr_bridge.install())
     # The ECS tasks this server runs on Docker end with it (moto's state is gone, nothing could stop them later).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    app = DomainDispatcherApplication(create_backend_app)
+    # The stand-in's own path beside moto's: where a load balancer's DNS name leads locally (alb_front).
+    app = alb_front.wsgi(DomainDispatcherApplication(create_backend_app))
     server = make_server(host, port, app, threaded=True)
     print(f"moto listening on http://{host}:{server.server_port} with fixes: {', '.join(applied)}", flush=True)
     try:

@@ -8,17 +8,19 @@ database ``DBName`` (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/A
 
 Before a local ECS task starts, every MySQL or MariaDB instance of the task's account and region gets a MariaDB
 container on the task network (``ecs_tasks.NETWORK``), reachable there by the instance's endpoint address (a
-network alias), with the master user, its password and the initial database as created; a ``stopped`` instance has
-its container stopped (connections are refused, as on AWS), and an instance that is gone has its container and
-data removed. The container is started only once the MariaDB image (``ECSPRESS_LOCAL_MARIADB_IMAGE``, built by the
-image stage's smoke test) is on the engine; without it the instance stays a record, as before. A master password
-changed later (ModifyDBInstance) is not applied: docs/aws-differences.md says so.
+network alias), with the master user, its password and the initial database as created. A ``stopped`` instance has
+its container stopped (connections are refused, as on AWS; StopDBInstance and StartDBInstance apply at once), and a
+deleted instance has its container and data removed with it (DeleteDBInstance). The container is started only once
+the MariaDB image (``ECSPRESS_LOCAL_MARIADB_IMAGE``, built by the image stage's smoke test) is on the engine;
+without it the instance stays a record, as before. A master password changed later (ModifyDBInstance) is not
+applied: docs/aws-differences.md says so.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from typing import Any
 
@@ -118,3 +120,42 @@ def reconcile(account_id: str, region: str) -> None:
         elif not state.get("Running"):
             ecs_tasks.docker("start", name)
         wait_ready(name)
+
+
+def remove(account_id: str, region: str, instance_id: str) -> None:
+    """The container of a deleted instance goes with it (its data too), as the instance's storage does on AWS."""
+    place = f"{account_id}/{region}"
+    if instance_id in containers(place):
+        ecs_tasks.docker("rm", "--force", "--volumes", container_name(instance_id))
+
+
+def _wrap_delete(original: Any) -> Any:
+    def delete_db_instance(self: Any, db_instance_identifier: str, *args: Any, **kwargs: Any) -> Any:
+        deleted = original(self, db_instance_identifier, *args, **kwargs)
+        remove(self.account_id, self.region_name, db_instance_identifier)
+        return deleted
+
+    return delete_db_instance
+
+
+def _wrap_stop_start(original: Any) -> Any:
+    def stop_or_start(self: Any, db_instance_identifier: str, *args: Any, **kwargs: Any) -> Any:
+        changed = original(self, db_instance_identifier, *args, **kwargs)
+        # A stopped instance refuses connections, a started one takes them again (docker stop waits up to 10 s:
+        # not inside the API call, which returns at once on AWS too).
+        threading.Thread(target=reconcile, args=(self.account_id, self.region_name), daemon=True).start()
+        return changed
+
+    return stop_or_start
+
+
+def install() -> str:
+    """Hook the model into moto's RDS backend (idempotent); returns its name for the start banner."""
+    from moto.rds.models import RDSBackend
+
+    if not getattr(RDSBackend, "_ecspress_databases_model", False):
+        RDSBackend.delete_db_instance = _wrap_delete(RDSBackend.delete_db_instance)  # type: ignore[method-assign]
+        RDSBackend.stop_db_instance = _wrap_stop_start(RDSBackend.stop_db_instance)  # type: ignore[method-assign]
+        RDSBackend.start_db_instance = _wrap_stop_start(RDSBackend.start_db_instance)  # type: ignore[method-assign]
+        RDSBackend._ecspress_databases_model = True  # type: ignore[attr-defined]
+    return "rds_databases_model"
