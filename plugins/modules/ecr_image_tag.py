@@ -11,7 +11,7 @@ short_description: Add a tag to an image that is in ECR, by its digest
 version_added: 0.1.0
 description:
   - Adds I(tag) to the image I(image) (C(repository@sha256:...)) in its ECR repository, with the image's own manifest
-    (C(BatchGetImage), then C(PutImage) with the tag): nothing is pulled or pushed, and the digest stays the same.
+    (C(BatchGetImage), then C(PutImage) with the tag); nothing is pulled or pushed, and the digest stays the same.
     An image that carries the tag already is left alone; a tag that names another image of an immutable repository
     fails.
   - ecspress tags each image a deploy rolled out (C(deployed-<family>-<revision>)), and the registry's lifecycle

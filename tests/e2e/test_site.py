@@ -357,8 +357,12 @@ DB_DOWN = (
 
 
 def converge_service_and_deploy(tmp_path: Path, label: str, **extra: Any) -> PlaybookResult:
-    extravars = {"ecspress_name": NAME, "local_run_port": PORT, **extra}
-    return run_playbook("site.yml", extravars=extravars, tags="service,deploy", private_dir=tmp_path / label)
+    """site.yml without the image and local stages, on the image the service runs (what the image stage would
+    publish): the network and database stages publish what the service stage reads."""
+    image = {"reference": running_image(), "pending": False}
+    extravars = {"ecspress_name": NAME, "local_run_port": PORT, "ecspress_image": image, **extra}
+    tags = "network,database,service,deploy"
+    return run_playbook("site.yml", extravars=extravars, tags=tags, private_dir=tmp_path / label)
 
 
 def test_a_deploy_fails_with_the_reason_when_the_database_is_stopped(
@@ -370,7 +374,7 @@ def test_a_deploy_fails_with_the_reason_when_the_database_is_stopped(
     rds.stop_db_instance(DBInstanceIdentifier=NAME)  # type: ignore[attr-defined]
     try:
         time.sleep(12)  # the stand-in stops the server in the background, as AWS does
-        stopped = converge_service_and_deploy(tmp_path, "stopped")
+        stopped = converge_service_and_deploy(tmp_path, "stopped", ecs_deploy_site_check_tries=1)
         assert stopped.rc != 0
         (failure,) = stopped.failed_tasks
         assert failure.startswith(f"{SITE_CHECK}: The rollout completed, but the site does not work: http://"), failure
@@ -394,7 +398,9 @@ def test_a_deploy_of_tasks_with_a_wrong_database_password_fails_with_the_reason(
         SecretId=secret_id, SecretString=json.dumps({**json.loads(right), "password": "wrong-password-1"})
     )  # type: ignore[attr-defined]
     try:
-        wrong = converge_service_and_deploy(tmp_path, "wrong", service_environment={"ECSPRESS_TEST": "wrong password"})
+        wrong = converge_service_and_deploy(
+            tmp_path, "wrong", service_environment={"ECSPRESS_TEST": "wrong password"}, ecs_deploy_site_check_tries=1
+        )
         assert wrong.rc != 0
         (failure,) = wrong.failed_tasks
         assert failure.endswith(f"answered: {DB_DOWN}."), failure

@@ -120,6 +120,20 @@ ROWS: dict[str, tuple[dict[str, Any], str, str]] = {
         "ecs_deploy_max_poll_interval (5) at least ecs_deploy_poll_interval, and ecs_deploy_fail_on_stalled_after (3) "
         "at least 1.",
     ),
+    "19d install-email": (
+        {"ecspress_admin_email": "webmaster"},
+        "Check the install settings",
+        "The install needs a site title (ecspress_site_title / ecs_deploy_site_title: 'ecspress-bad-NAME'), an "
+        "administrator login of 1-60 letters, digits and . _ @ - (ecspress_admin_user / ecs_deploy_admin_user: "
+        "'admin'), an e-mail address (ecspress_admin_email / ecs_deploy_admin_email: 'webmaster') and "
+        "ecs_deploy_install_timeout > 0 (600).",
+    ),
+    "19e site-url": (
+        {"service_site_url": "www.example.com"},
+        "Check service_site_url",
+        "service_site_url 'www.example.com' is not an http:// or https:// URL with a host name (e.g. "
+        "https://www.example.com/); leave it empty for the load balancer's address.",
+    ),
     "19c env-spelling": (
         {"ecspress_env": "production"},
         PREFLIGHT_SPEC,
@@ -153,5 +167,5 @@ def test_bad_input_is_refused_before_the_first_stage(
     ):  # the module's message: "Validation of arguments failed:" and one line per error
         assert (failed_task, shown.splitlines()[1:]) == (task, [message]), result.failed_tasks
     else:
-        assert (failed_task, shown) == (task, message), result.failed_tasks
+        assert (failed_task, shown) == (task, message.replace("ecspress-bad-NAME", name)), result.failed_tasks
     assert resources_of(moto_server, name) == {}

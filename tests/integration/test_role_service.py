@@ -365,15 +365,18 @@ def test_load_balancer_target_group_and_listener(stack: Stack) -> None:
     assert service_of(stack)["loadBalancers"][0]["targetGroupArn"] == group["TargetGroupArn"]
 
 
-def test_execution_role_reads_exactly_the_two_secrets(stack: Stack) -> None:
+def test_execution_role_reads_exactly_the_three_secrets(stack: Stack) -> None:
+    """The database password, the keys and salts, and the first administrator's password (for the install task)."""
     iam = stack.client("iam")
     role = f"{stack.name}-task-execution"
     document = iam.get_role_policy(RoleName=role, PolicyName=role)["PolicyDocument"]
     statements = {statement["Sid"]: statement for statement in document["Statement"]}
-    keys_arn = stack.client("secretsmanager").describe_secret(SecretId=f"{stack.name}/wordpress-keys")["ARN"]
-    assert statements["ReadTheTwoSecrets"]["Action"] == ["secretsmanager:GetSecretValue"]
-    assert sorted(statements["ReadTheTwoSecrets"]["Resource"]) == sorted(
-        [stack.prerequisites.database["secret_arn"], keys_arn]
+    manager = stack.client("secretsmanager")
+    keys_arn = manager.describe_secret(SecretId=f"{stack.name}/wordpress-keys")["ARN"]
+    admin_arn = manager.describe_secret(SecretId=f"{stack.name}/wordpress-admin")["ARN"]
+    assert statements["ReadTheThreeSecrets"]["Action"] == ["secretsmanager:GetSecretValue"]
+    assert sorted(statements["ReadTheThreeSecrets"]["Resource"]) == sorted(
+        [stack.prerequisites.database["secret_arn"], keys_arn, admin_arn]
     )
     repository = stack.prerequisites.image.split("/", 1)[1].split("@")[0]
     assert statements["PullTheImage"]["Resource"] == [f"arn:aws:ecr:us-east-1:123456789012:repository/{repository}"]
