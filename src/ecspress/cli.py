@@ -43,7 +43,9 @@ examples:
 exit codes: 0 ok, 1 the run failed (status: the rollout failed, rolled back or stalled), 2 bad usage or a
 missing prerequisite; with --check, 2 also means a real run would change something (0: nothing would).
 Run artifacts (Ansible events, stdout) are kept in .ecspress/runs/<timestamp>-<command>/.
-ECSPRESS_ROOT overrides the checkout ecspress runs from; ECSPRESS_PLAYBOOK_DIR (for tests)
+From a checkout, ecspress runs its playbooks; installed with pip, those of the ecspress.wordpress collection
+installed where Ansible looks (the project: the nearest folder up with an ansible.cfg).
+ECSPRESS_ROOT overrides the checkout or project ecspress runs from; ECSPRESS_PLAYBOOK_DIR (for tests)
 points it at other playbooks with the same file names (site.yml, deploy.yml, status.yml, teardown.yml).
 """
 
@@ -228,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("ECSPRESS_STATE_DIR", str(settings.state_dir(root)))
     try:
         return HANDLERS[args.command](args)
-    except UsageError as error:
+    except (UsageError, settings.CollectionNotFound) as error:
         print(f"ecspress: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -45,11 +45,27 @@ def _stack() -> Any:
 def start_local_stack(out: Any = None) -> None:
     stack = _stack()
     out = out or sys.stdout
+    if settings.installed():
+        use_running_local_stack(stack, out)
+        return
     print("local stack:", file=out)
     try:
         stack.start(say=lambda line: print(line, file=out))
     except stack.StackError as error:
         raise UsageError(f"the local stack did not start: {error}") from None
+
+
+def use_running_local_stack(stack: Any, out: Any) -> None:
+    """Installed outside a checkout, the CLI uses the stand-in stack a checkout started (`make stack` there): it has
+    no stack of its own to start, and two would fight over the ports."""
+    moto = f"http://127.0.0.1:{stack.MOTO_PORT}"
+    registry = f"http://127.0.0.1:{stack.REGISTRY_PORT}"
+    if not (stack.moto_answers(moto) and stack.registry_answers(registry) and stack.docker_answers()):
+        raise UsageError(
+            f"the local stack is not running (moto {moto}, registry {registry}, Docker): start it from an ecspress "
+            "checkout (`make stack`); an installed ecspress uses it, it does not start one"
+        )
+    print(f"local stack: running (moto {moto}, registry {registry})", file=out)
 
 
 def require_docker_engine() -> None:

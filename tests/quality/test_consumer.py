@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import sys
 import tarfile
 import textwrap
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -230,3 +233,58 @@ def test_local_secrets_stay_in_the_project(project: Path, config: str, state_dir
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert f'"msg": "secrets in {project / expected}/local/secrets/site"' in result.stdout, result.stdout[-2000:]
+
+
+@pytest.fixture(scope="module")
+def fresh_cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The CLI as a user installs it: `pip install` into a new virtual environment outside the checkout (its
+    dependencies from the package index, or pip's cache)."""
+    venv = tmp_path_factory.mktemp("fresh") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    installed = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", str(ROOT)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
+    return venv / "bin"
+
+
+@pytest.mark.stack
+@pytest.mark.slow
+def test_the_cli_installed_outside_a_checkout_runs_the_installed_collection(
+    fresh_cli: Path, project: Path, tmp_path: Path
+) -> None:
+    """pip install of the CLI plus the collection installed in the project: `ecspress status` and `ecspress up --check`
+    run from the project against the local stack, the playbooks coming from the installed collection; its state
+    stays in the project."""
+    name = f"ecspress-fresh-{uuid.uuid4().hex[:4]}"
+    inventory = project / "inv"
+    shutil.copytree(ROOT / "inventories" / "local", inventory, dirs_exist_ok=True)
+    (inventory / "group_vars" / "all" / "zz-fresh.yml").write_text(f"---\necspress_name: {name}\n")
+    env = {**consumer_env(project), "PATH": f"{fresh_cli}:{os.environ['PATH']}"}
+    env.pop("ANSIBLE_CONFIG")  # the project's ansible.cfg, found by the CLI itself
+    env.pop("ECSPRESS_STATE_DIR", None)
+
+    def ecspress(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(fresh_cli / "ecspress"), *args, "-i", "inv"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=900,
+        )
+
+    status = ecspress("status")
+    assert status.returncode == 0, status.stdout[-3000:] + status.stderr[-3000:]
+    assert f"service:         {name}" in status.stdout and "exists:          False" in status.stdout
+    preview = ecspress("up", "--check")
+    assert preview.returncode == 2, preview.stdout[-3000:] + preview.stderr[-3000:]  # 2: a real run would create
+    assert f"→ network would create: VPC {name}" in preview.stdout
+    runs = sorted((project / ".ecspress" / "runs").iterdir())
+    assert [run.name.rsplit("-", 1)[1] for run in runs][-2:] == ["status", "up"]
+    assert not (ROOT / ".ecspress" / "runs" / runs[-1].name).exists()

@@ -100,3 +100,60 @@ def test_local_stack_environment_reads_the_process_environment_by_default() -> N
     if not os.environ.get("AWS_DEFAULT_REGION"):
         expected["AWS_DEFAULT_REGION"] = "us-east-1"
     assert settings.local_stack_environment() == expected
+
+
+# --- installed outside a checkout (pip install + ansible-galaxy collection install) ----------------------------------
+
+
+def installed_layout(tmp_path: Path) -> tuple[Path, Path]:
+    """A project with an ansible.cfg naming ./collections, and the collection installed there."""
+    project = tmp_path / "project"
+    (project / "inv").mkdir(parents=True)
+    (project / "ansible.cfg").write_text("[defaults]\ncollections_path = ./collections\n")
+    collection = project / "collections" / "ansible_collections" / "ecspress" / "wordpress"
+    (collection / "playbooks").mkdir(parents=True)
+    for name in ("site.yml", "status.yml"):
+        (collection / "playbooks" / name).write_text("---\n")
+    return project, collection
+
+
+@pytest.mark.usefixtures("pip_installed")
+def test_installed_the_project_is_the_nearest_folder_with_an_ansible_cfg(tmp_path: Path) -> None:
+    project, _ = installed_layout(tmp_path)
+    assert settings.project_root({}, cwd=project / "inv") == project
+    assert settings.project_root({}, cwd=tmp_path) == tmp_path  # no ansible.cfg up from there: the folder itself
+
+
+@pytest.fixture
+def pip_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ecspress as pip installs it: its code in site-packages, no checkout around it, no collection on the Python
+    path (the checkout's tests put theirs there)."""
+    monkeypatch.setattr(settings, "checkout_of_this_code", lambda: tmp_path / "site-packages")
+    monkeypatch.setattr(sys, "path", [])
+
+
+@pytest.mark.usefixtures("pip_installed")
+def test_installed_the_playbooks_come_from_the_collection_ansible_finds(tmp_path: Path) -> None:
+    project, collection = installed_layout(tmp_path)
+    assert settings.playbook_path(project, "site.yml", {}) == collection / "playbooks" / "site.yml"
+    assert settings.playbook_path(project, "status.yml", {}) == collection / "playbooks" / "status.yml"
+    elsewhere = tmp_path / "elsewhere"
+    assert settings.installed_collection(project, {"ANSIBLE_COLLECTIONS_PATH": str(elsewhere)}) is None
+
+
+@pytest.mark.usefixtures("pip_installed")
+def test_installed_without_the_collection_says_how_to_install_it(tmp_path: Path) -> None:
+    project = tmp_path / "bare"
+    project.mkdir()
+    (project / "ansible.cfg").write_text(f"[defaults]\ncollections_path = {tmp_path / 'none'}\n")
+    with pytest.raises(settings.CollectionNotFound, match=r"`ansible-galaxy collection install ecspress\.wordpress`"):
+        settings.playbook_path(project, "site.yml", {})
+
+
+@pytest.mark.usefixtures("pip_installed")
+def test_installed_the_project_keeps_its_own_ansible_configuration(tmp_path: Path) -> None:
+    project, _ = installed_layout(tmp_path)
+    env = settings.ansible_environment(project, environ={"PATH": "/bin"})
+    assert env["ANSIBLE_CONFIG"] == str(project / "ansible.cfg")
+    assert "ANSIBLE_COLLECTIONS_PATH" not in env and "ANSIBLE_ROLES_PATH" not in env
+    assert env["DOCKER_CONFIG"] == str(project / ".ecspress" / "cache" / "docker")
