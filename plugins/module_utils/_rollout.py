@@ -317,8 +317,12 @@ def _task_of(task: dict[str, Any], ours: dict[str, Any] | None, target: Target) 
     """Whether a stopped task belongs to our deployment.
 
     A task a deployment started names it in ``startedBy`` (``ecs-svc/...``): only ours count, not those
-    of an earlier deployment of the same revision (rolled back before). Other tasks: by task definition.
+    of an earlier deployment of the same revision (rolled back before). A one-off task (RunTask: its group is
+    ``family:<family>``, an install or admin command of the same revision) is never a deployment's. Other tasks: by
+    task definition.
     """
+    if str(task.get("group") or "").startswith("family:"):
+        return False
     started_by = str(task.get("startedBy") or "")
     if ours and started_by.startswith("ecs-svc/"):
         return started_by == ours.get("id")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -173,3 +174,37 @@ def test_fixes_are_listed_in_the_server_banner(tmp_path: Path) -> None:
     ):
         assert name in banner
     assert "ecs_rollout_model" in banner
+
+
+def tasks_listed_for_a_service(server: MotoServer, name: str, rollout_model: bool) -> tuple[list[str], list[str]]:
+    """A one-off task (RunTask) beside a service: what ListTasks answers with serviceName, and without."""
+    ecs = server.client("ecs")
+    ecs.create_cluster(clusterName=name)
+    definition = ecs.register_task_definition(
+        family=name,
+        networkMode="bridge",  # plain moto fails RunTask of an awsvpc one (500)
+        containerDefinitions=[{"name": "web", "image": "127.0.0.1:5000/nowhere@sha256:" + "0" * 64, "memory": 128}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(cluster=name, serviceName=name, taskDefinition=definition, desiredCount=1, launchType="FARGATE")
+    deadline = time.monotonic() + (20 if rollout_model else 0)  # ours starts (and fails: no image) a service task
+    while time.monotonic() < deadline and not ecs.list_tasks(cluster=name, desiredStatus="STOPPED")["taskArns"]:
+        ecs.describe_services(cluster=name, services=[name])
+        time.sleep(0.5)
+    ecs.run_task(cluster=name, taskDefinition=definition, launchType="FARGATE", startedBy="one-off")
+    for_service = ecs.list_tasks(cluster=name, serviceName=name, desiredStatus="STOPPED")["taskArns"]
+    for_service += ecs.list_tasks(cluster=name, serviceName=name)["taskArns"]
+    every = ecs.list_tasks(cluster=name, desiredStatus="STOPPED")["taskArns"] + ecs.list_tasks(cluster=name)["taskArns"]
+    described = ecs.describe_tasks(cluster=name, tasks=every)["tasks"] if every else []
+    return sorted(t["group"] for t in described if t["taskArn"] in for_service), sorted(t["group"] for t in described)
+
+
+def test_list_tasks_of_a_service_leaves_one_off_tasks_out(moto_server: MotoServer) -> None:
+    name = "compat-list-tasks"
+    of_service, every = tasks_listed_for_a_service(moto_server, name, rollout_model=True)
+    assert set(of_service) == {f"service:{name}"}
+    assert set(every) == {f"service:{name}", f"family:{name}"}
+
+
+def test_plain_moto_still_lists_every_task_for_a_service(plain_moto: MotoServer) -> None:
+    of_service, _ = tasks_listed_for_a_service(plain_moto, "compat-list-tasks", rollout_model=False)
+    assert of_service == ["family:compat-list-tasks"]

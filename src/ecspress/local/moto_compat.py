@@ -150,12 +150,33 @@ def nat_gateway_network_interface() -> None:
     NatGatewayBackend.delete_nat_gateway = delete_nat_gateway  # type: ignore[method-assign]
 
 
+def ecs_list_tasks_service_name() -> None:
+    """ListTasks ignores ``serviceName`` (moto: "TODO"); AWS limits the answer to the tasks that belong to the service
+    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html). Without it the rollout wait counts
+    the stopped one-off tasks of the same revision (an install, an admin command: RunTask) as the deployment's
+    failures. A service's tasks carry the group ``service:<name>``, as on ECS.
+    """
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    original = EC2ContainerServiceBackend.list_tasks
+
+    def list_tasks(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> Any:
+        names = ["cluster_str", "container_instance", "family", "started_by", "service_name", "desiredStatus"]
+        given = dict(zip(names, args, strict=False)) | kwargs
+        found = original(self, **given)
+        service = str(given.get("service_name") or "").rsplit("/", 1)[-1]
+        return [task for task in found if getattr(task, "group", "") == f"service:{service}"] if service else found
+
+    EC2ContainerServiceBackend.list_tasks = list_tasks  # type: ignore[method-assign]
+
+
 FIXES: dict[str, Callable[[], None]] = {
     "nat_gateway_tag_resource_type": nat_gateway_tag_resource_type,
     "efs_legacy_tag_api": efs_legacy_tag_api,
     "efs_put_backup_policy": efs_put_backup_policy,
     "ecs_create_service_keeps_settings": ecs_create_service_keeps_settings,
     "nat_gateway_network_interface": nat_gateway_network_interface,
+    "ecs_list_tasks_service_name": ecs_list_tasks_service_name,
 }
 
 

@@ -408,6 +408,15 @@ def test_stopped_tasks_of_an_earlier_deployment_of_the_same_revision_do_not_coun
     assert decide(answer, TARGET, stopped_tasks=ours).state == STALLED
     standalone = [stopped(NEW, PULL, started_by="ecspress-run", n=i) for i in range(3)]  # not started by a deployment
     assert decide(answer, TARGET, stopped_tasks=standalone).state == STALLED
+    # One-off tasks of the same revision (the install, `ecspress admin`: RunTask, group family:...) that exited are
+    # not the deployment's failures.
+    exited = "Essential container in task exited"
+    one_off = [
+        stopped(NEW, exited, started_by="ecspress-admin", stop_code="EssentialContainerExited", n=i) for i in range(5)
+    ]
+    for task in one_off:
+        task["group"] = "family:wp"
+    assert decide(answer, TARGET, stopped_tasks=one_off).state == IN_PROGRESS
     assert (
         decide(answer, TARGET, stopped_tasks=[stopped(OLD, PULL, started_by="", n=i) for i in range(3)]).failures == ()
     )
