@@ -17,11 +17,11 @@ HTTPS listeners are not modelled.
 
 from __future__ import annotations
 
-import socket
 import threading
 from typing import Any
 
 from ecspress.local import ecs_tasks
+from ecspress.local.stack import free_local_port
 
 FRONT_LABEL = "io.ecspress.alb-front"
 # A forwarder in the base image's perl (IO::Socket, IO::Select and fork are in perl-base): one process per connection.
@@ -36,18 +36,12 @@ FORWARD = (
 )
 
 _LOCK = threading.Lock()
-# DNS name of a load balancer -> (its ARN, the 127.0.0.1 port its forwarder publishes).
-_FRONTS: dict[str, tuple[str, int]] = {}
+# DNS name of a load balancer -> the 127.0.0.1 port its forwarder publishes.
+_FRONTS: dict[str, int] = {}
 
 
 def container_name(balancer_name: str) -> str:
     return f"ecspress-alb-{balancer_name}-{ecs_tasks.server_id()}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def forwarder_args(balancer_name: str, port: int, target: str, target_port: int) -> list[str]:
@@ -95,8 +89,7 @@ def forward(backend: Any, service: Any, task_container: str) -> None:
     """Point the service's load balancers at the task container that just became the healthy target."""
     for balancer, target_port in balancers_of(backend, service):
         with _LOCK:
-            port = _FRONTS.get(balancer.dns_name, ("", 0))[1] or free_port()
-            _FRONTS[balancer.dns_name] = (balancer.arn, port)
+            port = _FRONTS.setdefault(balancer.dns_name, free_local_port())
         ecs_tasks.docker("rm", "--force", container_name(balancer.name))
         ecs_tasks.ensure_network()
         ecs_tasks.docker(*forwarder_args(balancer.name, port, task_container, target_port))
@@ -113,8 +106,8 @@ def forget(backend: Any, service: Any) -> None:
 def resolve(dns_name: str) -> str | None:
     """`127.0.0.1:<port>` where the load balancer of that DNS name answers locally; None while nothing serves."""
     with _LOCK:
-        front = _FRONTS.get(dns_name)
-    return f"127.0.0.1:{front[1]}" if front else None
+        port = _FRONTS.get(dns_name)
+    return f"127.0.0.1:{port}" if port else None
 
 
 def wsgi(app: Any) -> Any:

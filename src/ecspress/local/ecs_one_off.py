@@ -25,7 +25,7 @@ from typing import Any
 from moto.ecs.exceptions import InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend, Task
 
-from ecspress.local import ecs_rollout, ecs_tasks, rds_databases
+from ecspress.local import ecs_rollout, ecs_tasks
 
 # Task ARN -> the one-off task and its run, until the task stopped.
 _RUNS: dict[str, tuple[Task, ecs_tasks.TaskRun]] = {}
@@ -37,19 +37,8 @@ def new_task(
     backend: EC2ContainerServiceBackend, cluster_name: str, definition: Any, overrides: dict[str, Any], **fields: Any
 ) -> Task:
     """A task record as RunTask returns it (PROVISIONING), held in moto's task list."""
-    cluster = backend.clusters[cluster_name]
-    # moto's Task() crashes building an awsvpc ENI (see ecs_rollout.new_task): build it as a bridge task.
-    network_mode, definition.network_mode = definition.network_mode, "bridge"
-    try:
-        task = Task(cluster, definition, None, None, backend, overrides=overrides, **fields)
-    finally:
-        definition.network_mode = network_mode
+    task = ecs_rollout.task_record(backend, cluster_name, definition, overrides=overrides, **fields)
     task.last_status = "PROVISIONING"
-    for container in task.containers:
-        setattr(container, "exitCode", None)  # noqa: B010  no exit code before it exited (moto says 0 from the start)
-    # moto moves a described task one state towards STOPPED per DescribeTasks; this one stops when Docker says so.
-    task.advance = lambda: None  # type: ignore[method-assign]
-    backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
     return task
 
 
@@ -64,14 +53,8 @@ def start(backend: EC2ContainerServiceBackend, task: Task, definition: Any, over
         grace_seconds=0,
         labels={ecs_tasks.TASK_LABEL: task.task_arn, ecs_tasks.SERVER_LABEL: ecs_tasks.server_id()},
     )
-    run.ship_logs = ecs_rollout.log_sink(backend)
-    run.prepare = lambda: rds_databases.reconcile(backend.account_id, backend.region_name)
     _RUNS[task.task_arn] = (task, run)
-
-    def resolve(reference: str) -> str:
-        return ecs_rollout.resolve_secret(backend, reference)
-
-    threading.Thread(target=ecs_tasks.start, args=(run, resolve), daemon=True).start()
+    ecs_rollout.start_run(backend, run)
 
 
 def advance() -> None:

@@ -353,26 +353,30 @@ def count_failure(service: Service, rollout: Rollout, task: Task, event: str) ->
 
 def new_task(backend: EC2ContainerServiceBackend, service: Service, rollout: Rollout) -> Task:
     """A task record of the deployment, as ListTasks / DescribeTasks answer it (RUNNING until stopped)."""
-    cluster = backend.clusters[service.cluster_name]
-    task_definition = backend.describe_task_definition(rollout.deployment["taskDefinition"])
+    return task_record(
+        backend,
+        service.cluster_name,
+        backend.describe_task_definition(rollout.deployment["taskDefinition"]),
+        group=f"service:{service.name}",
+        launch_type=service.launch_type or "FARGATE",
+        started_by=rollout.deployment["id"],
+    )
+
+
+def task_record(backend: EC2ContainerServiceBackend, cluster_name: str, task_definition: Any, **fields: Any) -> Task:
+    """A task of moto's task list whose state the models set (a deployment's, a RunTask's): RUNNING, no exit code."""
+    cluster = backend.clusters[cluster_name]
     # moto's Task() crashes building an awsvpc ENI (NetworkInterface has no private_dns_name), and
     # the model's tasks hold no ENI of moto's anyway: build it as a non-awsvpc task.
     network_mode, task_definition.network_mode = task_definition.network_mode, "bridge"
     try:
-        task = Task(
-            cluster,
-            task_definition,
-            None,
-            None,
-            backend,
-            group=f"service:{service.name}",
-            launch_type=service.launch_type or "FARGATE",
-            started_by=rollout.deployment["id"],
-        )
+        task = Task(cluster, task_definition, None, None, backend, **fields)
     finally:
         task_definition.network_mode = network_mode
     for container in task.containers:
-        setattr(container, "exitCode", None)  # noqa: B010  no exit code before the container exited
+        setattr(container, "exitCode", None)  # noqa: B010  no exit code before the container exited (moto says 0)
+    # moto moves a described task one state towards STOPPED per DescribeTasks; the models stop theirs when Docker does.
+    task.advance = lambda: None  # type: ignore[method-assign]
     backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
     return task
 
@@ -456,6 +460,14 @@ def log_sink(backend: EC2ContainerServiceBackend) -> ecs_tasks.LogSink:
     return ship
 
 
+def start_run(backend: EC2ContainerServiceBackend, run: ecs_tasks.TaskRun) -> None:
+    """Start a task's containers in a thread of their own, as Fargate would: the account's databases reachable, secrets
+    read from moto, awslogs output shipped into moto's CloudWatch Logs."""
+    run.ship_logs = log_sink(backend)
+    run.prepare = lambda: rds_databases.reconcile(backend.account_id, backend.region_name)
+    threading.Thread(target=ecs_tasks.start, args=(run, lambda ref: resolve_secret(backend, ref)), daemon=True).start()
+
+
 def launch_task(backend: EC2ContainerServiceBackend, service: Service, rollout: Rollout) -> None:
     task = new_task(backend, service, rollout)
     task.last_status = "PROVISIONING"
@@ -474,10 +486,8 @@ def launch_task(backend: EC2ContainerServiceBackend, service: Service, rollout: 
             "io.ecspress.ecs-service": service.arn,
         },
     )
-    run.ship_logs = log_sink(backend)
-    run.prepare = lambda: rds_databases.reconcile(backend.account_id, backend.region_name)
     rollout.current = (task, run)
-    threading.Thread(target=ecs_tasks.start, args=(run, lambda ref: resolve_secret(backend, ref)), daemon=True).start()
+    start_run(backend, run)
     add_event(service, f"has started 1 tasks: (task {task.id}).")
 
 

@@ -122,17 +122,16 @@ def reconcile(account_id: str, region: str) -> None:
         wait_ready(name)
 
 
-def remove(account_id: str, region: str, instance_id: str) -> None:
-    """The container of a deleted instance goes with it (its data too), as the instance's storage does on AWS."""
-    place = f"{account_id}/{region}"
-    if instance_id in containers(place):
-        ecs_tasks.docker("rm", "--force", "--volumes", container_name(instance_id))
+def remove(instance_id: str) -> None:
+    """The container of a deleted instance goes with it (its data too), as the instance's storage does on AWS; an
+    instance that never had one is no error."""
+    ecs_tasks.docker("rm", "--force", "--volumes", container_name(instance_id))
 
 
 def _wrap_delete(original: Any) -> Any:
     def delete_db_instance(self: Any, db_instance_identifier: str, *args: Any, **kwargs: Any) -> Any:
         deleted = original(self, db_instance_identifier, *args, **kwargs)
-        remove(self.account_id, self.region_name, db_instance_identifier)
+        remove(db_instance_identifier)
         return deleted
 
     return delete_db_instance
