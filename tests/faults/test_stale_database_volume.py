@@ -42,8 +42,11 @@ def test_a_volume_without_our_secrets_id_is_refused_before_any_container(
     docker("volume", "create", volume)
     try:
         playbook = local_run_playbook(tmp_path, name)
+        # a port of its own: `make up`'s site may hold 8080 (a user runs `make test` after `make up`; CI15 did)
         result = playbook_runner(
-            playbook, extravars={"ecspress_name": name}, env={"ECSPRESS_STATE_DIR": str(tmp_path / "state")}
+            playbook,
+            extravars={"ecspress_name": name, "local_run_port": free_port()},
+            env={"ECSPRESS_STATE_DIR": str(tmp_path / "state")},
         )
         assert result.rc != 0
         assert len(result.failed_tasks) == 1, result.failed_tasks
