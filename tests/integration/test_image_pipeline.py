@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import PlaybookResult, free_port
+from tests.conftest import PlaybookResult, free_port, serving
 
 pytestmark = [pytest.mark.docker, pytest.mark.stack, pytest.mark.slow]
 # A name of this run's own: a killed earlier run's images (registry, engine) are never reused as "first build".
@@ -157,6 +158,33 @@ def test_a_broken_vhost_fails_names_the_cause_and_pushes_nothing(
     # A configuration-only change builds on the package layer the fixture made: no package is installed.
     assert "Install Apache, PHP and WordPress" not in result.changed_tasks, result.changed_tasks
     assert "Commit the package layer" not in result.changed_tasks
+
+
+def test_a_download_that_does_not_match_its_checksum_stops_the_build_and_pushes_nothing(
+    built: dict[str, PlaybookResult], run_playbook_private: Runner, tmp_path: Path
+) -> None:
+    """A theme zip pinned in the inventory, served from 127.0.0.1 with other bytes than the ones pinned (a replaced
+    release, a tampered mirror): the build stops naming the variable and both checksums; nothing is pushed."""
+    (tmp_path / "shop.zip").write_bytes(b"the zip the server has now")
+    pinned = "sha256:" + hashlib.sha256(b"the zip that was pinned").hexdigest()
+    served = hashlib.sha256(b"the zip the server has now").hexdigest()
+    before = registry_tags()
+    with serving(tmp_path) as base:
+        theme = {"src": f"{base}/shop.zip", "checksum": pinned}
+        result = run_playbook_private(
+            "playbooks/image.yml", extravars={"ecspress_name": NAME, "wordpress_image_themes": [theme]}
+        )
+    assert result.rc != 0
+    (failure,) = result.failed_tasks
+    task, message = failure.split(": ", 1)
+    assert task == "Every pinned download arrived and matched its checksum"
+    assert re.fullmatch(
+        rf"wordpress_image_themes: {base}/shop\.zip: The checksum for \S+ did not match {pinned[7:]}; it was "
+        rf"{served}\. Nothing was committed or pushed\.",
+        message,
+    ), message
+    assert ours_left() == []
+    assert registry_tags() == before
 
 
 @pytest.mark.parametrize("path", ["build", "reuse"])

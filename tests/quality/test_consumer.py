@@ -257,9 +257,9 @@ def fresh_cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_cli_installed_outside_a_checkout_runs_the_installed_collection(
     fresh_cli: Path, project: Path, tmp_path: Path
 ) -> None:
-    """pip install of the CLI plus the collection installed in the project: `ecspress status` and `ecspress up --check`
-    run from the project against the local stack, the playbooks coming from the installed collection; its state
-    stays in the project."""
+    """pip install of the CLI plus the collection installed in the project: `ecspress status`, `ecspress up --check` and
+    `ecspress deploy --check` run from the project against the local stack, the playbooks coming from the installed
+    collection; its state stays in the project."""
     name = f"ecspress-fresh-{uuid.uuid4().hex[:4]}"
     inventory = project / "inv"
     shutil.copytree(ROOT / "inventories" / "local", inventory, dirs_exist_ok=True)
@@ -285,6 +285,10 @@ def test_the_cli_installed_outside_a_checkout_runs_the_installed_collection(
     preview = ecspress("up", "--check")
     assert preview.returncode == 2, preview.stdout[-3000:] + preview.stderr[-3000:]  # 2: a real run would create
     assert f"→ network would create: VPC {name}" in preview.stdout
+    deploy = ecspress("deploy", "--check")
+    assert deploy.returncode == 2, deploy.stdout[-3000:] + deploy.stderr[-3000:]
+    assert f"→ image would create: 127.0.0.1:5000/{name}/wordpress:wp-" in deploy.stdout
+    assert f"→ deploy would create: The service {name}/{name} rolled onto" in deploy.stdout
     runs = sorted((project / ".ecspress" / "runs").iterdir())
-    assert [run.name.rsplit("-", 1)[1] for run in runs][-2:] == ["status", "up"]
+    assert [run.name.rsplit("-", 1)[1] for run in runs][-3:] == ["status", "up", "deploy"]
     assert not (ROOT / ".ecspress" / "runs" / runs[-1].name).exists()
