@@ -38,6 +38,7 @@ def resource_names(name: str) -> dict[str, str]:
         "task_policy": f"{name}-task",
         "keys_secret": f"{name}/wordpress-keys",
         "admin_secret": f"{name}/wordpress-admin",
+        "smtp_secret": f"{name}/smtp",
         "efs": f"{name}-wp-content",
         "access_point": f"{name}-wp-content",
         "alb": f"{name}-alb",

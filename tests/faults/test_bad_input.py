@@ -107,6 +107,20 @@ ROWS: dict[str, tuple[dict[str, Any], str, str]] = {
         "wordpress_image_upstream_checksum such as 'sha1:<40 hex digits>' (wordpress.org publishes it as <url>.sha1); "
         "got url=https://wordpress.org/wordpress-6.8.2.tar.gz checksum=md5:abc.",
     ),
+    "18b theme-checksum": (
+        {"wordpress_image_themes": [{"src": "https://downloads.example.test/theme/shop.zip", "checksum": "md5:abc"}]},
+        "Check the pinned downloads (themes, plugins, WP-CLI)",
+        "wordpress_image_themes: src must be a URL (https://, http://, file://) or an absolute path on the controller, "
+        "and checksum 'sha256:<64 hex digits>' (or sha384, sha512) of that file, so that what goes into the image is "
+        "what was pinned; got src='https://downloads.example.test/theme/shop.zip' checksum='md5:abc'.",
+    ),
+    "18c wp-cli-unpinned": (
+        {"wordpress_image_wp_cli_src": "https://downloads.example.test/wp-cli.phar"},
+        "Check the pinned downloads (themes, plugins, WP-CLI)",
+        "wordpress_image_wp_cli_src: src must be a URL (https://, http://, file://) or an absolute path on the "
+        "controller, and checksum 'sha256:<64 hex digits>' (or sha384, sha512) of that file, so that what goes into "
+        "the image is what was pinned; got src='https://downloads.example.test/wp-cli.phar' checksum=''.",
+    ),
     "19 log-retention": (
         {"service_log_retention_days": 10},
         ARGUMENT_SPEC,
@@ -133,6 +147,13 @@ ROWS: dict[str, tuple[dict[str, Any], str, str]] = {
         "Check service_site_url",
         "service_site_url 'www.example.com' is not an http:// or https:// URL with a host name (e.g. "
         "https://www.example.com/); leave it empty for the load balancer's address.",
+    ),
+    "19f smtp": (
+        {"service_smtp_host": "email-smtp.eu-west-1.amazonaws.com", "service_smtp_user": "AKIAEXAMPLE"},
+        "Check the mail settings",
+        "service_smtp_host ('email-smtp.eu-west-1.amazonaws.com') must be empty or a host name, service_smtp_port "
+        "(587) a port number, service_smtp_from ('') empty or an e-mail address, and service_smtp_user ('AKIAEXAMPLE') "
+        "and service_smtp_password (not shown) set both or neither.",
     ),
     "19c env-spelling": (
         {"ecspress_env": "production"},

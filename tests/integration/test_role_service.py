@@ -374,8 +374,8 @@ def test_execution_role_reads_exactly_the_three_secrets(stack: Stack) -> None:
     manager = stack.client("secretsmanager")
     keys_arn = manager.describe_secret(SecretId=f"{stack.name}/wordpress-keys")["ARN"]
     admin_arn = manager.describe_secret(SecretId=f"{stack.name}/wordpress-admin")["ARN"]
-    assert statements["ReadTheThreeSecrets"]["Action"] == ["secretsmanager:GetSecretValue"]
-    assert sorted(statements["ReadTheThreeSecrets"]["Resource"]) == sorted(
+    assert statements["ReadTheSecrets"]["Action"] == ["secretsmanager:GetSecretValue"]
+    assert sorted(statements["ReadTheSecrets"]["Resource"]) == sorted(
         [stack.prerequisites.database["secret_arn"], keys_arn, admin_arn]
     )
     repository = stack.prerequisites.image.split("/", 1)[1].split("@")[0]

@@ -25,6 +25,7 @@ def test_the_names_aws_and_the_tests_know() -> None:
         "ecspress-prod/database",
         "ecspress-prod/wordpress",
     )
+    assert (names["admin_secret"], names["smtp_secret"]) == ("ecspress-prod/wordpress-admin", "ecspress-prod/smtp")
 
 
 def test_the_longest_name_fits_the_alb_limit() -> None:
