@@ -8,6 +8,7 @@ printed when a stage ends. A failure is printed as the stage, the task, the host
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, MutableMapping
@@ -95,6 +96,17 @@ def _one_line(text: str) -> str:
     return flat if len(flat) <= MESSAGE_WIDTH else flat[: MESSAGE_WIDTH - 1] + "…"
 
 
+# ansible-core 2.19 wraps an error a filter, lookup or test plugin raised while a task's arguments were templated:
+# "Task failed: Finalization of task args for 'ansible.builtin.set_fact' failed: Error while resolving value for
+# '__service_rollback': The filter plugin 'ecspress.wordpress.rollback_target' failed: <the plugin's own words>".
+PLUGIN_FAILED = re.compile(r"^Task failed: .*The (?:filter|lookup|test) plugin '[^']+' failed: ", re.DOTALL)
+
+
+def plugin_cause(msg: str) -> str:
+    """The words of the plugin that failed, without ansible-core's templating chain; other messages unchanged."""
+    return PLUGIN_FAILED.sub("", msg, count=1)
+
+
 def failure_message(res: Mapping[str, Any]) -> str:
     """What went wrong, in one line; never the content of a result hidden by ``no_log``."""
     if "censored" in res:
@@ -110,7 +122,7 @@ def failure_message(res: Mapping[str, Any]) -> str:
         detail = _tail(str(res.get("module_stderr") or res.get("stderr") or ""))
         detail = detail or _tail(str(res.get("module_stdout") or res.get("stdout") or ""))
         msg = f"{msg.splitlines()[0]}: {detail}" if msg and detail else (msg or detail)
-    return _one_line(msg) or "failed without a message"
+    return _one_line(plugin_cause(msg)) or "failed without a message"
 
 
 @dataclass

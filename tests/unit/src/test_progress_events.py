@@ -147,6 +147,18 @@ def test_uncensored_or_empty_stdout_is_kept() -> None:
         ({"msg": "MODULE FAILURE"}, "MODULE FAILURE"),
         ({"module_stderr": "Traceback\nKeyError: x"}, "Traceback | KeyError: x"),
         ({}, "failed without a message"),
+        (
+            {
+                "msg": "Task failed: Finalization of task args for 'ansible.builtin.set_fact' failed: Error while "
+                "resolving value for '__service_rollback': The filter plugin 'ecspress.wordpress.rollback_target' "
+                "failed: the service runs x:1, the family's first revision: nothing precedes it"
+            },
+            "the service runs x:1, the family's first revision: nothing precedes it",
+        ),
+        (
+            {"msg": "The filter plugin 'a.b.c' failed: kept, not a task's templating chain"},
+            "The filter plugin 'a.b.c' failed: kept, not a task's templating chain",
+        ),
     ],
 )
 def test_failure_message(res: dict[str, Any], message: str) -> None:
