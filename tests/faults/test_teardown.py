@@ -86,3 +86,9 @@ def test_a_refused_prod_teardown_changes_nothing_at_all(moto_server: MotoServer,
     )
     assert forced.rc == 0, forced.failed_tasks
     assert resources_of(moto_server, name, docker=False) == {}
+    # What a prod teardown keeps of the database: its own final snapshot and the automated backups (point in time).
+    rds = moto_server.client("rds")
+    finals = [s["DBSnapshotIdentifier"] for s in rds.describe_db_snapshots(DBInstanceIdentifier=name)["DBSnapshots"]]
+    assert [s for s in finals if s.startswith(f"{name}-final-")], finals
+    kept = rds.describe_db_instance_automated_backups(DBInstanceIdentifier=name)["DBInstanceAutomatedBackups"]
+    assert [backup["DBInstanceIdentifier"] for backup in kept] == [name]

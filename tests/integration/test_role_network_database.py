@@ -230,14 +230,27 @@ def test_each_teardown_takes_its_own_final_snapshot(
     playbook_runner: Runner,
     extra_database: Callable[[str], str],
 ) -> None:
+    """Each teardown takes its own final snapshot; the automated backups go with the instance (AWS's default) unless
+    database_keep_automated_backups (on in prod): the first teardown drops them, the second keeps them."""
     name = extra_database(f"{NAME}-snap")
-    for _ in range(2):
+    rds = moto_server.client("rds")
+    for keep in (False, True):
         assert playbook_runner(PLAYBOOK, extravars=database_only(moto_server, name)).rc == 0
+        assert rds.describe_db_instance_automated_backups(DBInstanceIdentifier=name)["DBInstanceAutomatedBackups"]
         teardown = playbook_runner(
-            PLAYBOOK, extravars=database_only(moto_server, name, database_state="absent", database_final_snapshot=True)
+            PLAYBOOK,
+            extravars=database_only(
+                moto_server,
+                name,
+                database_state="absent",
+                database_final_snapshot=True,
+                database_keep_automated_backups=keep,
+            ),
         )
         assert teardown.rc == 0, teardown.failed_tasks
-    snapshots = moto_server.client("rds").describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
+        kept = rds.describe_db_instance_automated_backups(DBInstanceIdentifier=name)["DBInstanceAutomatedBackups"]
+        assert [backup["DBInstanceIdentifier"] for backup in kept] == ([name] if keep else []), kept
+    snapshots = rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
     names = [s["DBSnapshotIdentifier"] for s in snapshots if s["DBInstanceIdentifier"] == name]
     assert len(set(names)) == 2 and all(n.startswith(f"{name}-final-") for n in names), names
 
